@@ -1,0 +1,476 @@
+package dicom
+
+import (
+	"bufio"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/lightbox-pacs/lightbox/dicom/tag"
+	"github.com/lightbox-pacs/lightbox/dicom/vr"
+)
+
+// Implementation identity written into the File Meta of files this package creates (PS3.7 D.3.3.2).
+const (
+	ImplementationClassUID    = "1.2.826.0.1.3680043.10.1471.1"
+	ImplementationVersionName = "LIGHTBOX_01"
+)
+
+// WriteOptions control a write. The zero value is valid.
+type WriteOptions struct {
+	// BulkSource supplies the values of elements and fragments left in the source (Bulk), read
+	// at their Offset. Writing such an element without a BulkSource is an error.
+	BulkSource io.ReaderAt
+	// DeflateLevel for the Deflated Explicit VR Little Endian syntax (default flate.DefaultCompression).
+	DeflateLevel int
+}
+
+// ErrUnsupportedSyntax is returned when asked to encode a data set in a transfer syntax that needs
+// a pixel codec (see the codec packages for transcoding).
+var ErrUnsupportedSyntax = errors.New("transfer syntax needs a pixel data codec")
+
+// Write writes f as a Part 10 file: preamble (f.Preamble or 128 zero bytes), "DICM", File Meta
+// Information with a recomputed group length, and the data set in f.Syntax. When f.Meta is nil a
+// File Meta is made from the data set (see NewMeta).
+func Write(w io.Writer, f *File, opts WriteOptions) error {
+	syn := f.Syntax
+	if syn.UID == "" {
+		syn = SyntaxOf(ExplicitVRLittleEndian)
+	}
+	meta := f.Meta
+	if meta == nil {
+		meta = NewMeta(f.Dataset, syn.UID)
+	} else if trimUID(meta.String(tag.TransferSyntaxUID)) != syn.UID {
+		meta = meta.Clone()
+		if err := meta.SetString(tag.TransferSyntaxUID, vr.UI, syn.UID); err != nil {
+			return err
+		}
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	pre := f.Preamble
+	if len(pre) != 128 {
+		pre = make([]byte, 128)
+	}
+	if _, err := bw.Write(pre); err != nil {
+		return err
+	}
+	if _, err := bw.WriteString("DICM"); err != nil {
+		return err
+	}
+	if err := writeMeta(bw, meta, opts); err != nil {
+		return err
+	}
+	if err := encodeDataset(bw, f.Dataset, syn, opts); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// WriteFile writes f to path atomically: a temporary file in the same directory, synced, then
+// renamed over path.
+func WriteFile(path string, f *File, opts WriteOptions) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".lightbox-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := Write(tmp, f, opts); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// WriteDataset writes ds as a bare data set in the transfer syntax uid (no preamble, no File Meta):
+// the form DIMSE carries.
+func WriteDataset(w io.Writer, ds *Dataset, uid string, opts WriteOptions) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	if err := encodeDataset(bw, ds, SyntaxOf(uid), opts); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// NewMeta returns File Meta Information for ds in transfer syntax uid (PS3.10 7.1), naming this
+// implementation.
+func NewMeta(ds *Dataset, uid string) *Dataset {
+	m := NewDataset()
+	m.Set(NewElement(tag.FileMetaInformationVersion, vr.OB, []byte{0, 1}))
+	_ = m.SetString(tag.MediaStorageSOPClassUID, vr.UI, ds.String(tag.SOPClassUID))
+	_ = m.SetString(tag.MediaStorageSOPInstanceUID, vr.UI, ds.String(tag.SOPInstanceUID))
+	_ = m.SetString(tag.TransferSyntaxUID, vr.UI, uid)
+	_ = m.SetString(tag.ImplementationClassUID, vr.UI, ImplementationClassUID)
+	_ = m.SetString(tag.ImplementationVersionName, vr.SH, ImplementationVersionName)
+	return m
+}
+
+func writeMeta(w *bufio.Writer, meta *Dataset, opts WriteOptions) error {
+	e := encoder{w: w, opts: opts}
+	le := SyntaxOf(ExplicitVRLittleEndian)
+	var n int64
+	for i := range meta.Elements {
+		el := &meta.Elements[i]
+		if el.Tag == 0x00020000 {
+			continue
+		}
+		n += e.elementLen(el, le)
+	}
+	var gl [4]byte
+	binary.LittleEndian.PutUint32(gl[:], uint32(n))
+	if err := e.element(&Element{Tag: 0x00020000, VR: vr.UL, Value: gl[:]}, le); err != nil {
+		return err
+	}
+	for i := range meta.Elements {
+		el := &meta.Elements[i]
+		if el.Tag == 0x00020000 {
+			continue
+		}
+		if err := e.element(el, le); err != nil {
+			return err
+		}
+	}
+	return e.err
+}
+
+func encodeDataset(w *bufio.Writer, ds *Dataset, syn Syntax, opts WriteOptions) error {
+	if syn.Deflated {
+		level := opts.DeflateLevel
+		if level == 0 {
+			level = flate.DefaultCompression
+		}
+		fw, err := flate.NewWriter(w, level)
+		if err != nil {
+			return err
+		}
+		inner := bufio.NewWriterSize(fw, 32<<10)
+		e := encoder{w: inner, opts: opts}
+		if err := e.dataset(ds, SyntaxOf(ExplicitVRLittleEndian)); err != nil {
+			return err
+		}
+		if err := inner.Flush(); err != nil {
+			return err
+		}
+		return fw.Close()
+	}
+	e := encoder{w: w, opts: opts}
+	return e.dataset(ds, syn)
+}
+
+type encoder struct {
+	w    *bufio.Writer
+	opts WriteOptions
+	buf  [12]byte
+	err  error
+}
+
+func (e *encoder) u16(b []byte, v uint16, be bool) {
+	if be {
+		binary.BigEndian.PutUint16(b, v)
+	} else {
+		binary.LittleEndian.PutUint16(b, v)
+	}
+}
+
+func (e *encoder) u32(b []byte, v uint32, be bool) {
+	if be {
+		binary.BigEndian.PutUint32(b, v)
+	} else {
+		binary.LittleEndian.PutUint32(b, v)
+	}
+}
+
+// dataset writes the elements of ds, recomputing group lengths (gggg,0000) that ds holds.
+func (e *encoder) dataset(ds *Dataset, syn Syntax) error {
+	for i := range ds.Elements {
+		el := &ds.Elements[i]
+		if el.Tag.IsGroupLength() && el.Tag.Group() != 0x0002 && len(el.Value) == 4 {
+			n := e.groupLen(ds, i, syn)
+			var gl [4]byte
+			binary.LittleEndian.PutUint32(gl[:], uint32(n))
+			if err := e.element(&Element{Tag: el.Tag, VR: vr.UL, Value: gl[:]}, syn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := e.element(el, syn); err != nil {
+			return err
+		}
+	}
+	return e.err
+}
+
+func (e *encoder) groupLen(ds *Dataset, i int, syn Syntax) int64 {
+	g := ds.Elements[i].Tag.Group()
+	var n int64
+	for j := i + 1; j < len(ds.Elements) && ds.Elements[j].Tag.Group() == g; j++ {
+		n += e.elementLen(&ds.Elements[j], syn)
+	}
+	return n
+}
+
+// writeVR returns the VR to write for el in an explicit syntax.
+func writeVR(el *Element) vr.VR {
+	v := el.VR
+	if v == 0 {
+		return vr.UN
+	}
+	if el.Items != nil && v != vr.SQ && v != vr.UN {
+		return vr.SQ
+	}
+	return v
+}
+
+// valueLen returns the encoded (padded) length of el's value, or UndefinedLength.
+func (e *encoder) valueLen(el *Element, syn Syntax) int64 {
+	switch {
+	case el.Items != nil:
+		if el.Length == UndefinedLength || (el.VR == vr.UN) {
+			return UndefinedLength
+		}
+		var n int64
+		inner := syn
+		for _, it := range el.Items {
+			n += 8 + e.itemLen(it, inner)
+			if it.Length == UndefinedLength {
+				n += 8
+			}
+		}
+		return n
+	case el.Fragments != nil:
+		return UndefinedLength
+	case el.Bulk:
+		return int64(el.Length) + int64(el.Length&1)
+	}
+	return int64(len(el.Value) + len(el.Value)&1)
+}
+
+func (e *encoder) itemLen(it *Dataset, syn Syntax) int64 {
+	var n int64
+	for i := range it.Elements {
+		n += e.elementLen(&it.Elements[i], syn)
+	}
+	return n
+}
+
+// elementLen returns the total encoded size of el (header, value, delimiters).
+func (e *encoder) elementLen(el *Element, syn Syntax) int64 {
+	hdr := int64(8)
+	v := writeVR(el)
+	if !syn.Implicit && v.LongLength() {
+		hdr = 12
+	}
+	switch {
+	case el.Items != nil:
+		items := syn
+		if el.VR == vr.UN {
+			items = SyntaxOf(ImplicitVRLittleEndian)
+		}
+		var n int64
+		for _, it := range el.Items {
+			n += 8 + e.itemLen(it, items)
+			if it.Length == UndefinedLength {
+				n += 8
+			}
+		}
+		if el.Length == UndefinedLength || el.VR == vr.UN {
+			n += 8
+		}
+		if !syn.Implicit && !v.LongLength() {
+			hdr = 12
+		}
+		return hdr + n
+	case el.Fragments != nil:
+		n := int64(8) // sequence delimiter
+		for _, f := range el.Fragments {
+			l := int64(f.Length)
+			if !f.Bulk {
+				l = int64(len(f.Data))
+			}
+			n += 8 + l + l&1
+		}
+		return hdr + n
+	}
+	n := e.valueLen(el, syn)
+	if !syn.Implicit && !v.LongLength() && n > 0xFFFE {
+		hdr = 12 // written as UN, see element
+	}
+	return hdr + n
+}
+
+func (e *encoder) header(t tag.Tag, v vr.VR, length uint32, syn Syntax) error {
+	be := syn.BigEndian
+	b := e.buf[:]
+	e.u16(b[0:], t.Group(), be)
+	e.u16(b[2:], t.Element(), be)
+	if syn.Implicit || t.Group() == 0xFFFE {
+		e.u32(b[4:], length, be)
+		_, err := e.w.Write(b[:8])
+		return err
+	}
+	b[4], b[5] = byte(v>>8), byte(v)
+	if v.LongLength() {
+		b[6], b[7] = 0, 0
+		e.u32(b[8:], length, be)
+		_, err := e.w.Write(b[:12])
+		return err
+	}
+	e.u16(b[6:], uint16(length), be)
+	_, err := e.w.Write(b[:8])
+	return err
+}
+
+func (e *encoder) element(el *Element, syn Syntax) error {
+	v := writeVR(el)
+	switch {
+	case el.Items != nil:
+		return e.sequence(el, v, syn)
+	case el.Fragments != nil:
+		return e.fragments(el, v, syn)
+	}
+	n := e.valueLen(el, syn)
+	if !syn.Implicit && !v.LongLength() && n > 0xFFFE {
+		// A value too long for a 16-bit length can only be written as UN.
+		v = vr.UN
+	}
+	if err := e.header(el.Tag, v, uint32(n), syn); err != nil {
+		return err
+	}
+	if el.Bulk {
+		return e.bulk(el, syn)
+	}
+	if err := e.value(el.Value, el.VR, syn.BigEndian); err != nil {
+		return err
+	}
+	if len(el.Value)&1 == 1 {
+		return e.w.WriteByte(el.VR.Padding())
+	}
+	return nil
+}
+
+func (e *encoder) value(b []byte, v vr.VR, bigEndian bool) error {
+	w := v.SwapWidth()
+	if !bigEndian || w == 1 {
+		_, err := e.w.Write(b)
+		return err
+	}
+	var chunk [4096]byte
+	for len(b) > 0 {
+		n := copy(chunk[:len(chunk)/8*8], b)
+		swapInPlace(chunk[:n], w)
+		if _, err := e.w.Write(chunk[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func (e *encoder) bulk(el *Element, syn Syntax) error {
+	if e.opts.BulkSource == nil || el.Offset < 0 {
+		return fmt.Errorf("element %s: value left in the source and no source to copy it from", el.Tag)
+	}
+	r := io.NewSectionReader(e.opts.BulkSource, el.Offset, int64(el.Length))
+	w := el.VR.SwapWidth()
+	if el.BigEndian == syn.BigEndian || w == 1 {
+		if _, err := io.Copy(e.w, r); err != nil {
+			return fmt.Errorf("element %s: copy bulk data: %w", el.Tag, err)
+		}
+	} else {
+		var chunk [4096]byte
+		for {
+			n, err := io.ReadFull(r, chunk[:])
+			swapInPlace(chunk[:n], w)
+			if _, werr := e.w.Write(chunk[:n]); werr != nil {
+				return werr
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("element %s: copy bulk data: %w", el.Tag, err)
+			}
+		}
+	}
+	if el.Length&1 == 1 {
+		return e.w.WriteByte(el.VR.Padding())
+	}
+	return nil
+}
+
+func (e *encoder) sequence(el *Element, v vr.VR, syn Syntax) error {
+	items := syn
+	if el.VR == vr.UN {
+		// An undefined-length UN holds Implicit VR Little Endian items (PS3.5 6.2.2).
+		items = SyntaxOf(ImplicitVRLittleEndian)
+	}
+	n := e.valueLen(el, syn)
+	if err := e.header(el.Tag, v, uint32(n), syn); err != nil {
+		return err
+	}
+	for _, it := range el.Items {
+		l := uint32(UndefinedLength)
+		if it.Length != UndefinedLength {
+			l = uint32(e.itemLen(it, items))
+		}
+		if err := e.header(tag.Item, 0, l, items); err != nil {
+			return err
+		}
+		if err := e.dataset(it, items); err != nil {
+			return err
+		}
+		if l == UndefinedLength {
+			if err := e.header(tag.ItemDelimitationItem, 0, 0, items); err != nil {
+				return err
+			}
+		}
+	}
+	if n == UndefinedLength {
+		return e.header(tag.SequenceDelimitationItem, 0, 0, items)
+	}
+	return nil
+}
+
+func (e *encoder) fragments(el *Element, v vr.VR, syn Syntax) error {
+	if v != vr.OB && v != vr.OW && v != vr.UN {
+		v = vr.OB
+	}
+	if err := e.header(el.Tag, v, UndefinedLength, syn); err != nil {
+		return err
+	}
+	for _, f := range el.Fragments {
+		l := f.Length
+		if !f.Bulk {
+			l = uint32(len(f.Data))
+		}
+		if err := e.header(tag.Item, 0, l+l&1, syn); err != nil {
+			return err
+		}
+		if f.Bulk {
+			if e.opts.BulkSource == nil || f.Offset < 0 {
+				return fmt.Errorf("element %s: fragment left in the source and no source to copy it from", el.Tag)
+			}
+			if _, err := io.Copy(e.w, io.NewSectionReader(e.opts.BulkSource, f.Offset, int64(f.Length))); err != nil {
+				return fmt.Errorf("element %s: copy fragment: %w", el.Tag, err)
+			}
+		} else if _, err := e.w.Write(f.Data); err != nil {
+			return err
+		}
+		if l&1 == 1 {
+			if err := e.w.WriteByte(0); err != nil {
+				return err
+			}
+		}
+	}
+	return e.header(tag.SequenceDelimitationItem, 0, 0, syn)
+}
