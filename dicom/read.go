@@ -344,15 +344,15 @@ func (d *decoder) readMeta(meta *Dataset) error {
 		if len(h) < 4 || binary.LittleEndian.Uint16(h) != 0x0002 {
 			break
 		}
-		e, err := d.readElement(meta, false)
-		if err != nil {
+		var e Element
+		if err := d.readElement(meta, &e); err != nil {
 			return err
 		}
 		if e.Tag == 0x00020000 && len(e.Value) == 4 {
 			groupLen = int64(binary.LittleEndian.Uint32(e.Value))
 			start = d.src.pos()
 		}
-		meta.Elements = append(meta.Elements, *e)
+		meta.Elements = append(meta.Elements, e)
 	}
 	if groupLen >= 0 && d.src.pos()-start != groupLen {
 		d.warn("File Meta group length is %d but its elements take %d bytes", groupLen, d.src.pos()-start)
@@ -368,7 +368,11 @@ func (d *decoder) readMeta(meta *Dataset) error {
 // Sequence Delimitation Item, which ends a sequence whose last item lacked its delimiter.
 func (d *decoder) readDataset(ds *Dataset, end int64, top bool) (sawSeqDelim bool, err error) {
 	if ds.Elements == nil {
-		ds.Elements = make([]Element, 0, 16)
+		n := 8
+		if top {
+			n = 64
+		}
+		ds.Elements = make([]Element, 0, n)
 	}
 	for {
 		pos := d.src.pos()
@@ -420,11 +424,11 @@ func (d *decoder) readDataset(ds *Dataset, end int64, top bool) (sawSeqDelim boo
 		case tag.Item:
 			return false, d.errAt(pos, t, true, fmt.Errorf("%w: item tag outside a sequence", ErrMalformed))
 		}
-		e, err := d.readElement(ds, top)
-		if err != nil {
+		var e Element
+		if err := d.readElement(ds, &e); err != nil {
 			return false, err
 		}
-		d.append(ds, e)
+		d.append(ds, &e)
 	}
 	return false, nil
 }
@@ -483,15 +487,15 @@ func (d *decoder) tagOf(h []byte) tag.Tag {
 
 // readElement reads one element header and its value. ds is the data set it belongs to (for
 // VR resolution and character sets).
-func (d *decoder) readElement(ds *Dataset, top bool) (*Element, error) {
+func (d *decoder) readElement(ds *Dataset, e *Element) error {
 	pos := d.src.pos()
 	d.elements++
 	if d.elements > d.lim.MaxElements {
-		return nil, d.errAt(pos, 0, false, fmt.Errorf("%w: more than %d elements", ErrLimit, d.lim.MaxElements))
+		return d.errAt(pos, 0, false, fmt.Errorf("%w: more than %d elements", ErrLimit, d.lim.MaxElements))
 	}
 	h, err := d.src.take(8)
 	if err != nil {
-		return nil, d.errAt(pos, 0, false, fmt.Errorf("%w: element header", ErrTruncated))
+		return d.errAt(pos, 0, false, fmt.Errorf("%w: element header", ErrTruncated))
 	}
 	t := d.tagOf(h)
 	var v vr.VR
@@ -504,7 +508,7 @@ func (d *decoder) readElement(ds *Dataset, top bool) (*Element, error) {
 		case ok && v.LongLength():
 			ext, err := d.src.take(4)
 			if err != nil {
-				return nil, d.errAt(pos, t, true, fmt.Errorf("%w: element header", ErrTruncated))
+				return d.errAt(pos, t, true, fmt.Errorf("%w: element header", ErrTruncated))
 			}
 			length = d.u32(ext)
 		case ok:
@@ -520,11 +524,8 @@ func (d *decoder) readElement(ds *Dataset, top bool) (*Element, error) {
 		length = d.u32(h[4:])
 		v = d.dictVR(t, length)
 	}
-	e := &Element{Tag: t, VR: v, Length: length, Offset: d.src.pos()}
-	if err := d.readValue(ds, e, explicit); err != nil {
-		return nil, err
-	}
-	return e, nil
+	*e = Element{Tag: t, VR: v, Length: length, Offset: d.src.pos()}
+	return d.readValue(ds, e, explicit)
 }
 
 // dictVR returns the VR of t for implicit VR reading (PS3.5 Annex A.1).
@@ -632,7 +633,9 @@ func headerLen(explicit bool, v vr.VR) int64 {
 func (d *decoder) bulk(e *Element, n int64) error {
 	if d.opts.BulkHandler != nil {
 		r := d.src.stream(n)
-		if err := d.opts.BulkHandler(e, r); err != nil {
+		// The handler gets a copy: the element being read lives on the decoder's stack.
+		ec := *e
+		if err := d.opts.BulkHandler(&ec, r); err != nil {
 			return d.errAt(e.Offset, e.Tag, true, err)
 		}
 		if _, err := io.Copy(io.Discard, r); err != nil {

@@ -106,11 +106,10 @@ type streamSource struct {
 	arena   []byte
 	scratch [16]byte
 	limit   int64 // maximum number of bytes to read (deflate bombs), 0 = none
-	err     error // sticky error of the limit
 }
 
 func newStreamSource(r io.Reader, base int64, size int64) *streamSource {
-	return &streamSource{r: bufio.NewReaderSize(r, 64<<10), under: r, off: base, size: size}
+	return &streamSource{r: bufio.NewReaderSize(r, 16<<10), under: r, off: base, size: size}
 }
 
 func (s *streamSource) peek(n int) []byte {

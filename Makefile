@@ -1,0 +1,41 @@
+# Lightbox build and test targets. `make help` lists them.
+GO        ?= go
+BIN       ?= bin/lightbox
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+FUZZTIME  ?= 60s
+PKGS      ?= ./...
+
+.PHONY: help build run test lint fuzz bench generate check-generated deps clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## build bin/lightbox
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/lightbox
+
+run: build ## build and run Lightbox on its embedded defaults
+	$(BIN) --help
+
+test: ## run every test (unit, corpus, peers, fuzz seed corpora) with the race detector
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+bench: ## run the Go benchmarks (see docs/performance.md for the side-by-side runs)
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+generate: ## regenerate the dictionary and UID registry from their sources
+	$(GO) generate ./dicom/tag ./dicom/uid
+
+deps: ## install what the tests need on Debian (dcmtk, pydicom, ...)
+	bash scripts/install-deps.sh
+
+clean: ## remove build output
+	rm -rf bin
