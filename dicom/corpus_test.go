@@ -125,6 +125,39 @@ func TestCorpusRoundTrip(t *testing.T) {
 	}
 	t.Logf("%d of %d files written back byte-identical", identical, total)
 	for _, d := range differ {
-		t.Logf("not identical: %s", d)
+		if reason, ok := notCanonical[d]; ok {
+			t.Logf("not identical, as expected: %s (%s)", d, reason)
+			continue
+		}
+		t.Errorf("not identical although canonical: %s", d)
 	}
+}
+
+// notCanonical lists the corpus files that a conforming writer cannot reproduce byte for byte,
+// and why. Every other file must come back identical.
+var notCanonical = map[string]string{
+	"cornerstone3D__CTImage.dcm_DeflatedExplicitVRLittleEndianTransferSyntax_1.2.840.10008.1.2.1.99.dcm": "deflate output depends on the compressor",
+	"dicomParser__report_dfl.dcm":                             "deflate output depends on the compressor",
+	"pydicom__image_dfl.dcm":                                  "deflate output depends on the compressor",
+	"dcm4che__no_preamble_dicm_in_data.dcm":                   "no preamble and no File Meta: written with both",
+	"dcmjs__no-meta-length-test.dcm":                          "File Meta without group length: written with one",
+	"pydicom__no_meta_group_length.dcm":                       "File Meta without group length: written with one",
+	"fo-dicom__CR-MONO1-10-chest.dcm":                         "no preamble and no File Meta",
+	"orthanc-tests__1.2.840.10008.1.2.dcm":                    "no preamble and no File Meta",
+	"orthanc-tests__PrivateMDNTags.dcm":                       "no preamble and no File Meta",
+	"pydicom__rtstruct.dcm":                                   "no preamble and no File Meta",
+	"pydicom__ExplVR_LitEndNoMeta.dcm":                        "no preamble and no File Meta",
+	"pydicom-data__JLSL_RGB_ILV0.dcm":                         "no preamble; File Meta without group length",
+	"pydicom-data__JLSL_RGB_ILV1.dcm":                         "no preamble; File Meta without group length",
+	"pydicom-data__JLSL_RGB_ILV2.dcm":                         "no preamble; File Meta without group length",
+	"pydicom-data__JLSN_RGB_ILV0.dcm":                         "no preamble; File Meta without group length",
+	"pydicom__meta_missing_tsyntax.dcm":                       "File Meta without Transfer Syntax UID: written with one",
+	"pydicom__nested_priv_SQ.dcm":                             "odd-length value: written padded",
+	"fo-dicom__GH1339.dcm":                                    "Pixel Data without Sequence Delimitation Item: written with one",
+	"pydicom-data__emri_small_jpeg_2k_lossless_too_short.dcm": "odd fragment, no Sequence Delimitation Item: written padded, with one",
+	"cornerstone3D__CTImage.dcm_JPEG2000LosslessOnlyTransferSyntax_1.2.840.10008.1.2.4.90.dcm": "wrong group length (0009,0000): recomputed",
+	"fo-dicom__GH340.dcm":                       "wrong group length (0008,0000): recomputed",
+	"orthanc-tests__1.2.840.10008.1.2.4.50.dcm": "wrong group lengths: recomputed",
+	"pydicom-data__693_J2KR.dcm":                "wrong group length (7FE0,0000): recomputed",
+	"pydicom__chrJapMulti.dcm":                  "wrong group length (0010,0000): recomputed",
 }

@@ -9,10 +9,16 @@ import (
 // describes the first difference, or returns "" when they are equal. Odd values compare equal to
 // their padded form; group length values (gggg,0000) are not compared, as writers recompute them.
 func Diff(a, b *Dataset) string {
-	return diff(a, b, "")
+	return diff(a, b, "", false)
 }
 
-func diff(a, b *Dataset, path string) string {
+// DiffValues is Diff without comparing VRs: for data sets that went through Implicit VR, where
+// VRs come from the dictionary.
+func DiffValues(a, b *Dataset) string {
+	return diff(a, b, "", true)
+}
+
+func diff(a, b *Dataset, path string, ignoreVR bool) string {
 	if len(a.Elements) != len(b.Elements) {
 		return fmt.Sprintf("%s: %d elements vs %d", pathOr(path), len(a.Elements), len(b.Elements))
 	}
@@ -22,7 +28,7 @@ func diff(a, b *Dataset, path string) string {
 		switch {
 		case x.Tag != y.Tag:
 			return fmt.Sprintf("%s: tag %s vs %s", pathOr(path), x.Tag, y.Tag)
-		case x.VR != y.VR:
+		case x.VR != y.VR && !ignoreVR:
 			return fmt.Sprintf("%s: VR %s vs %s", p, x.VR, y.VR)
 		case len(x.Items) != len(y.Items):
 			return fmt.Sprintf("%s: %d items vs %d", p, len(x.Items), len(y.Items))
@@ -32,7 +38,7 @@ func diff(a, b *Dataset, path string) string {
 			return fmt.Sprintf("%s: values differ (%d vs %d bytes)", p, len(x.Value), len(y.Value))
 		}
 		for j := range x.Items {
-			if d := diff(x.Items[j], y.Items[j], fmt.Sprintf("%s[%d]", p, j)); d != "" {
+			if d := diff(x.Items[j], y.Items[j], fmt.Sprintf("%s[%d]", p, j), ignoreVR); d != "" {
 				return d
 			}
 		}

@@ -52,7 +52,8 @@ type Limits struct {
 	// MaxValueLength rejects any value longer than this many bytes (default: no limit other than
 	// the input itself; memory only grows with bytes actually read).
 	MaxValueLength int64
-	// MaxInflated bounds a deflated data set after decompression (default 1 GiB).
+	// MaxInflated bounds a deflated data set after decompression (default 256 MiB: deflate is
+	// used for structured reports and the like, not for images).
 	MaxInflated int64
 	// MaxElements bounds the number of elements in the whole input, items included
 	// (default 4,000,000).
@@ -64,7 +65,7 @@ func (l Limits) withDefaults() Limits {
 		l.MaxDepth = 64
 	}
 	if l.MaxInflated <= 0 {
-		l.MaxInflated = 1 << 30
+		l.MaxInflated = 256 << 20
 	}
 	if l.MaxElements <= 0 {
 		l.MaxElements = 4_000_000
@@ -207,7 +208,9 @@ func (d *decoder) inflate() {
 	start := d.src.pos()
 	rest := d.src.stream(1 << 62)
 	lr := &limitedReader{r: flate.NewReader(rest), max: d.lim.MaxInflated}
-	d.src = newStreamSource(lr, start, -1)
+	ss := newStreamSource(lr, start, -1)
+	ss.bound = start + d.lim.MaxInflated
+	d.src = ss
 	d.canRange = false
 }
 
@@ -582,6 +585,9 @@ func (d *decoder) readValue(ds *Dataset, e *Element, explicit bool) error {
 		return d.errAt(e.Offset-headerLen(explicit, e.VR), t, true,
 			fmt.Errorf("%w: value length %d exceeds the %d bytes left", ErrTruncated, n, rem))
 	}
+	if !d.canRange && n > d.lim.MaxInflated {
+		return d.errAt(e.Offset, t, true, fmt.Errorf("%w: value length %d over the inflated size limit of %d", ErrLimit, n, d.lim.MaxInflated))
+	}
 	if d.lim.MaxValueLength > 0 && n > d.lim.MaxValueLength {
 		return d.errAt(e.Offset, t, true, fmt.Errorf("%w: value length %d over the limit of %d", ErrLimit, n, d.lim.MaxValueLength))
 	}
@@ -606,6 +612,10 @@ func (d *decoder) readValue(ds *Dataset, e *Element, explicit bool) error {
 	e.Value = b
 	if !d.canRange {
 		e.Offset = -1
+	}
+	if e.VR == vr.UN && !explicit && len(b) >= 8 && !d.bigEndian &&
+		binary.LittleEndian.Uint32(b) == uint32(tag.Item>>16|(tag.Item&0xFFFF)<<16) {
+		d.trySequence(ds, e)
 	}
 	switch t {
 	case tag.PixelRepresentation:
@@ -683,6 +693,25 @@ func swapInPlace(b []byte, w int) {
 			}
 		}
 	}
+}
+
+// trySequence re-reads the value of an unknown element met in Implicit VR that starts with an
+// item tag: in Implicit VR a private sequence of defined length cannot be told from bytes by its
+// header alone. When the value parses as items, e becomes a sequence (VR SQ); otherwise it stays
+// bytes.
+func (d *decoder) trySequence(ds *Dataset, e *Element) {
+	sub := newDecoder(&bytesSource{b: e.Value, base: e.Offset}, ReadOptions{Limits: d.lim})
+	sub.implicit = true
+	sub.depth = d.depth
+	sub.canRange = d.canRange
+	probe := Element{Tag: e.Tag, VR: vr.SQ, Length: e.Length, Offset: e.Offset}
+	if err := sub.readSequence(ds, &probe, false); err != nil || sub.src.remaining() != 0 {
+		return
+	}
+	e.VR = vr.SQ
+	e.Items = probe.Items
+	e.Value = nil
+	d.elements += sub.elements
 }
 
 // readSequence reads the items of e. implicitLE switches the items to Implicit VR Little Endian
@@ -764,6 +793,12 @@ func (d *decoder) readFragments(e *Element) error {
 	e.Fragments = make([]Fragment, 0, 4)
 	for {
 		pos := d.src.pos()
+		if len(d.src.peek(1)) == 0 && len(e.Fragments) > 0 {
+			// The input ends right after a complete fragment: keep the fragments, as pydicom and
+			// fo-dicom do, and say so.
+			d.warn("offset %d: encapsulated Pixel Data ends without Sequence Delimitation Item", pos)
+			return nil
+		}
 		h, err := d.src.take(8)
 		if err != nil {
 			return d.errAt(pos, e.Tag, true, fmt.Errorf("%w: encapsulated pixel data without Sequence Delimitation Item", ErrTruncated))

@@ -29,8 +29,9 @@ type source interface {
 }
 
 type bytesSource struct {
-	b   []byte
-	off int
+	b    []byte
+	off  int
+	base int64 // offset of b[0] in the input
 }
 
 func (s *bytesSource) peek(n int) []byte {
@@ -66,7 +67,7 @@ func (s *bytesSource) skip(n int64) error {
 	return nil
 }
 
-func (s *bytesSource) pos() int64       { return int64(s.off) }
+func (s *bytesSource) pos() int64       { return s.base + int64(s.off) }
 func (s *bytesSource) remaining() int64 { return int64(len(s.b) - s.off) }
 func (s *bytesSource) stream(n int64) io.Reader {
 	end := s.off + int(n)
@@ -106,6 +107,9 @@ type streamSource struct {
 	arena   []byte
 	scratch [16]byte
 	limit   int64 // maximum number of bytes to read (deflate bombs), 0 = none
+	// bound, when positive, is the offset the input cannot go past (an inflated stream's limit):
+	// values up to it may be allocated whole, longer ones are refused at once.
+	bound int64
 }
 
 func newStreamSource(r io.Reader, base int64, size int64) *streamSource {
@@ -156,6 +160,18 @@ func (s *streamSource) value(n int64) ([]byte, error) {
 	}
 	if s.size >= 0 && n > s.size-s.off {
 		return nil, io.ErrUnexpectedEOF
+	}
+	if s.bound > 0 {
+		if n > s.bound-s.off {
+			return nil, fmt.Errorf("%w: value of %d bytes past the inflated size limit", ErrLimit, n)
+		}
+		buf := make([]byte, n)
+		m, err := io.ReadFull(s.r, buf)
+		s.off += int64(m)
+		if err != nil {
+			return nil, eofToUnexpected(err)
+		}
+		return buf, nil
 	}
 	// Large value: grow with the data actually read.
 	initial := n

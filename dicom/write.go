@@ -50,6 +50,9 @@ func Write(w io.Writer, f *File, opts WriteOptions) error {
 			return err
 		}
 	}
+	if err := checkPixelSyntax(f.Dataset, syn); err != nil {
+		return err
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	pre := f.Preamble
 	if len(pre) != 128 {
@@ -95,11 +98,48 @@ func WriteFile(path string, f *File, opts WriteOptions) error {
 // WriteDataset writes ds as a bare data set in the transfer syntax uid (no preamble, no File Meta):
 // the form DIMSE carries.
 func WriteDataset(w io.Writer, ds *Dataset, uid string, opts WriteOptions) error {
+	if err := checkPixelSyntax(ds, SyntaxOf(uid)); err != nil {
+		return err
+	}
 	bw := bufio.NewWriterSize(w, 32<<10)
 	if err := encodeDataset(bw, ds, SyntaxOf(uid), opts); err != nil {
 		return err
 	}
 	return bw.Flush()
+}
+
+// checkPixelSyntax refuses to write encapsulated Pixel Data in a native syntax and native Pixel
+// Data in an encapsulated one: that takes a codec, not a re-encoding of the data set.
+func checkPixelSyntax(ds *Dataset, syn Syntax) error {
+	e := ds.Element(tag.PixelData)
+	if e == nil {
+		return nil
+	}
+	switch {
+	case e.Fragments != nil && !syn.Encapsulated:
+		return fmt.Errorf("%w: encapsulated Pixel Data cannot be written as %s without decoding it", ErrUnsupportedSyntax, syn.UID)
+	case e.Fragments == nil && syn.Encapsulated && (e.Value != nil || e.Bulk):
+		return fmt.Errorf("%w: native Pixel Data cannot be written as %s without encoding it", ErrUnsupportedSyntax, syn.UID)
+	}
+	return nil
+}
+
+// SetSyntax changes the transfer syntax f will be written in, and its File Meta. Between the
+// native syntaxes (implicit, explicit little and big endian, deflated) this is a lossless
+// re-encoding; to or from an encapsulated syntax it needs a codec and fails with
+// ErrUnsupportedSyntax.
+func (f *File) SetSyntax(uid string) error {
+	syn := SyntaxOf(uid)
+	if syn.Encapsulated != f.Syntax.Encapsulated || (syn.Encapsulated && syn.UID != f.Syntax.UID) {
+		if err := checkPixelSyntax(f.Dataset, syn); err != nil {
+			return err
+		}
+	}
+	f.Syntax = syn
+	if f.Meta != nil {
+		return f.Meta.SetString(tag.TransferSyntaxUID, vr.UI, syn.UID)
+	}
+	return nil
 }
 
 // NewMeta returns File Meta Information for ds in transfer syntax uid (PS3.10 7.1), naming this

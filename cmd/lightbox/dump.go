@@ -35,6 +35,9 @@ A file that cannot be read gets one line on standard error saying what is wrong 
 			failed = true
 			continue
 		}
+		for _, w := range f.Warnings {
+			fmt.Fprintf(e.stderr, "lightbox dump: %s: warning: %s\n", path, w)
+		}
 		if *asJSON {
 			if err := writeJSON(e.stdout, f.Dataset); err != nil {
 				return err
