@@ -1,7 +1,10 @@
 package dicom
 
 import (
+	"fmt"
 	"unicode/utf8"
+
+	"github.com/lightbox-pacs/lightbox/dicom/charset"
 
 	"github.com/lightbox-pacs/lightbox/dicom/tag"
 	"github.com/lightbox-pacs/lightbox/dicom/vr"
@@ -70,13 +73,23 @@ func (ds *Dataset) encode(s string, v vr.VR) ([]byte, error) {
 	return encodeText(ds.charsetTerms(), s, v)
 }
 
+func charsetOf(terms []string) *charset.Set {
+	cs, _ := charset.Lenient(terms)
+	return cs
+}
+
 func decodeText(terms []string, b []byte, v vr.VR) (string, error) {
-	if utf8.Valid(b) && (len(terms) == 0 || terms[0] == "ISO_IR 192") {
+	if len(terms) == 0 && utf8.Valid(b) {
+		// No Specific Character Set, yet bytes beyond ASCII: UTF-8 is the common mistake.
 		return string(b), nil
 	}
-	return latin1(b), nil
+	return charsetOf(terms).Decode(b, charset.KindForVR(v.String()))
 }
 
 func encodeText(terms []string, s string, v vr.VR) ([]byte, error) {
-	return []byte(s), nil
+	cs := charsetOf(terms)
+	if cs.IsDefault() {
+		return nil, fmt.Errorf("%q needs a Specific Character Set (0008,0005): set it first, e.g. to ISO_IR 192", s)
+	}
+	return cs.Encode(s, charset.KindForVR(v.String()))
 }
