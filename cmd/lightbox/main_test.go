@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,5 +82,34 @@ func TestDumpMalformed(t *testing.T) {
 	os.WriteFile(empty, nil, 0o644)
 	if code, _, errOut := runCLI(t, "dump", empty); code != 1 || !strings.Contains(errOut, "not a DICOM file") {
 		t.Errorf("empty file: code %d, stderr %q", code, errOut)
+	}
+}
+
+func TestDumpJSON(t *testing.T) {
+	dir := corpustest.Need(t)
+	code, out, errOut := runCLI(t, "dump", "--json", filepath.Join(dir, "pydicom__CT_small.dcm"))
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	var obj map[string]struct {
+		VR           string `json:"vr"`
+		Value        []any  `json:"Value"`
+		InlineBinary string `json:"InlineBinary"`
+	}
+	if err := json.Unmarshal([]byte(out), &obj); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if e := obj["00100020"]; e.VR != "LO" || len(e.Value) != 1 || e.Value[0] != "1CT1" {
+		t.Errorf("PatientID = %+v", e)
+	}
+	if e := obj["7FE00010"]; e.VR != "OW" || len(e.InlineBinary) < 1000 {
+		t.Errorf("PixelData not inline: vr %q, %d base64 bytes", e.VR, len(e.InlineBinary))
+	}
+	if _, ok := obj["00020010"]; ok {
+		t.Error("File Meta elements in the data set's JSON")
+	}
+	code, out, _ = runCLI(t, "dump", "--json", filepath.Join(dir, "pydicom__MR_truncated.dcm"))
+	if code != 1 || out != "" {
+		t.Errorf("malformed file: code %d, stdout %q", code, out)
 	}
 }
