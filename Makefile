@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME  ?= 60s
 PKGS      ?= ./...
 
-.PHONY: help build run test lint fuzz bench generate check-generated deps clean
+.PHONY: help build run test lint fuzz bench bench-toolkit generate deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 
 bench: ## run the Go benchmarks (see docs/performance.md for the side-by-side runs)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+bench-toolkit: ## parse/write benchmarks side by side with dcmdump and another Go DICOM library
+	cd bench/toolkit && ./run.sh
 
 generate: ## regenerate the dictionary and UID registry from their sources
 	$(GO) generate ./dicom/tag ./dicom/uid
