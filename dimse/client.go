@@ -25,6 +25,9 @@ import (
 // ErrNoContext: the peer accepted no presentation context for what is being sent.
 var ErrNoContext = errors.New("dimse: no accepted presentation context")
 
+// ErrNotStorable: a file has no SOP Class or SOP Instance UID (a DICOMDIR, a bare fragment).
+var ErrNotStorable = errors.New("dimse: not a storable instance")
+
 // Proposal is a presentation context to propose: an abstract syntax, the transfer syntaxes in
 // order of preference, and optionally SCP/SCU role selection (PS3.7 D.3.3.4).
 type Proposal struct {
@@ -106,10 +109,13 @@ func Dial(ctx context.Context, address string, opts DialOptions) (*Client, error
 		CallingAE:          opts.CallingAE,
 		ApplicationContext: pdu.ApplicationContextName,
 	}
+	roleSent := map[string]bool{}
 	for i, p := range opts.Proposals {
 		rq.PresentationContexts = append(rq.PresentationContexts, pdu.PresentationContextRQ{
 			ID: byte(2*i + 1), AbstractSyntax: p.AbstractSyntax, TransferSyntaxes: p.TransferSyntaxes})
-		if p.SelectRoles {
+		if p.SelectRoles && !roleSent[p.AbstractSyntax] {
+			// One role selection item per SOP class (PS3.7 D.3.3.4), however many contexts.
+			roleSent[p.AbstractSyntax] = true
 			rq.UserInfo.Roles = append(rq.UserInfo.Roles, pdu.RoleSelection{SOPClassUID: p.AbstractSyntax, SCU: p.SCU, SCP: p.SCP})
 		}
 	}
@@ -347,7 +353,7 @@ func OpenFile(path string) (*FileInstance, error) {
 	}
 	if fi.SOPClassUID == "" || fi.SOPInstanceUID == "" {
 		f.Close()
-		return nil, fmt.Errorf("%s: no SOP Class UID or SOP Instance UID: not a storable instance", path)
+		return nil, fmt.Errorf("%s: no SOP Class UID or SOP Instance UID: %w", path, ErrNotStorable)
 	}
 	if _, err := f.Seek(df.DatasetOffset, io.SeekStart); err != nil {
 		f.Close()

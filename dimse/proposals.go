@@ -46,9 +46,10 @@ func StorageSOPClasses() []string {
 	return out
 }
 
-// StorageProposals proposes each (SOP class, transfer syntax) pair that is to be sent in a
-// context of its own, so that every instance can go as stored; each class also gets a context
-// with the native syntaxes. pairs maps SOP class → transfer syntaxes. At most 128 contexts fit
+// StorageProposals proposes each (SOP class, transfer syntax) pair in a context of its own, so
+// that every instance can go exactly as stored: an acceptor answers each context with one
+// transfer syntax, and a context offering two would let it pick the one the data is not in.
+// pairs maps SOP class → transfer syntaxes (duplicates are ignored). At most 128 contexts fit
 // one association: the caller splits larger sets.
 func StorageProposals(pairs map[string][]string) []Proposal {
 	classes := make([]string, 0, len(pairs))
@@ -58,25 +59,26 @@ func StorageProposals(pairs map[string][]string) []Proposal {
 	sort.Strings(classes)
 	var out []Proposal
 	for _, c := range classes {
-		native := false
-		for _, ts := range pairs[c] {
-			if ts == dicom.ExplicitVRLittleEndian || ts == dicom.ImplicitVRLittleEndian {
-				native = true
+		seen := map[string]bool{}
+		syntaxes := pairs[c]
+		if len(syntaxes) == 0 {
+			syntaxes = NativeSyntaxes
+		}
+		for _, ts := range syntaxes {
+			if seen[ts] {
 				continue
 			}
+			seen[ts] = true
 			out = append(out, Proposal{AbstractSyntax: c, TransferSyntaxes: []string{ts}})
-		}
-		if native || len(pairs[c]) == 0 {
-			out = append(out, Proposal{AbstractSyntax: c, TransferSyntaxes: NativeSyntaxes})
 		}
 	}
 	return out
 }
 
 // GetProposals proposes a C-GET information model and the storage classes it may bring back,
-// with the SCP role selected (PS3.4 C.4.3.3), each in the given transfer syntaxes (default the
-// native ones). The storage classes default to the most common image and document classes, so
-// that all fit in one association.
+// with the SCP role selected (PS3.4 C.4.3.3), one context per (class, transfer syntax) so that
+// the peer can send each instance as it holds it, within the 128 contexts of an association:
+// classes are taken in order until the budget is spent. Syntaxes default to the native ones.
 func GetProposals(model string, syntaxes []string, storageClasses ...string) []Proposal {
 	if len(syntaxes) == 0 {
 		syntaxes = NativeSyntaxes
@@ -86,10 +88,12 @@ func GetProposals(model string, syntaxes []string, storageClasses ...string) []P
 	}
 	out := []Proposal{{AbstractSyntax: model, TransferSyntaxes: NativeSyntaxes}}
 	for _, c := range storageClasses {
-		if len(out) == 128 {
+		if len(out)+len(syntaxes) > 128 {
 			break
 		}
-		out = append(out, Proposal{AbstractSyntax: c, TransferSyntaxes: syntaxes, SelectRoles: true, SCU: false, SCP: true})
+		for _, ts := range syntaxes {
+			out = append(out, Proposal{AbstractSyntax: c, TransferSyntaxes: []string{ts}, SelectRoles: true, SCU: false, SCP: true})
+		}
 	}
 	return out
 }

@@ -43,6 +43,11 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 func commands() []command {
 	return []command{
 		{"dump", "print the elements of DICOM files, or their DICOM JSON", runDump},
+		{"echo", "check that a DICOM peer answers (C-ECHO)", runEcho},
+		{"send", "send DICOM files to a peer (C-STORE)", runSend},
+		{"find", "query a peer (C-FIND)", runFind},
+		{"move", "have a peer send instances to an AE title (C-MOVE)", runMove},
+		{"get", "retrieve instances from a peer into a directory (C-GET)", runGet},
 		{"version", "print the version", runVersion},
 	}
 }

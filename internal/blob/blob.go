@@ -1,0 +1,86 @@
+// Package blob is the object storage port of the archive: instance files are written to a
+// temporary object, made durable, and only then become visible under a key the archive chose.
+// Implementations: fileblob (a local filesystem, the embedded default); blobtest is the
+// conformance suite every implementation runs.
+package blob
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"time"
+)
+
+// Errors of a Store; implementations wrap them.
+var (
+	// ErrNotFound: no committed object has that key.
+	ErrNotFound = errors.New("blob: not found")
+	// ErrNoSpace: the store is full, or below its free-space threshold. Retrying after space is
+	// freed can succeed.
+	ErrNoSpace = errors.New("blob: no space left")
+	// ErrUnavailable: the store cannot be used (its root vanished, a mount is missing).
+	ErrUnavailable = errors.New("blob: storage unavailable")
+	// ErrInvalidKey: the key is not one NewKey makes.
+	ErrInvalidKey = errors.New("blob: invalid key")
+)
+
+// Store keeps immutable objects under keys.
+type Store interface {
+	// Create starts a new object. Nothing is visible until Commit.
+	Create(ctx context.Context) (Writer, error)
+	// Open opens the committed object key.
+	Open(ctx context.Context, key string) (Object, error)
+	// Delete removes the committed object key; deleting a missing key returns ErrNotFound.
+	Delete(ctx context.Context, key string) error
+	// Sweep removes what interrupted writes left (temporary objects older than olderThan) and
+	// returns how many it removed.
+	Sweep(ctx context.Context, olderThan time.Duration) (int, error)
+	// Walk calls fn for every committed object, in no particular order.
+	Walk(ctx context.Context, fn func(key string, size int64) error) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Writer receives the bytes of a new object.
+type Writer interface {
+	io.Writer
+	// Commit makes the object durable (synced to stable storage) and visible under key. A key
+	// that exists already is an error; the caller checks for duplicates first.
+	Commit(ctx context.Context, key string) error
+	// Abort discards the object; after Commit it does nothing.
+	Abort() error
+}
+
+// Object is a committed object opened for reading, at any offset.
+type Object interface {
+	io.ReadSeekCloser
+	io.ReaderAt
+	Size() int64
+}
+
+// NewKey returns a fresh random key: 128 bits as 32 hex digits, under two levels of directories
+// ("3f/a0/3fa0…") so that no directory grows too large. Keys never derive from DICOM UIDs.
+func NewKey() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("blob: no randomness: " + err.Error())
+	}
+	h := hex.EncodeToString(b[:])
+	return h[0:2] + "/" + h[2:4] + "/" + h
+}
+
+// ValidKey reports whether key has the form NewKey makes.
+func ValidKey(key string) bool {
+	if len(key) != 38 || key[2] != '/' || key[5] != '/' || key[0:2] != key[6:8] || key[3:5] != key[8:10] {
+		return false
+	}
+	for i := 6; i < len(key); i++ {
+		c := key[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
