@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -196,7 +197,7 @@ func (c *Client) context(as string, syntaxes ...string) (ul.PresentationContext,
 	}
 	var accepted []string
 	for _, pc := range c.a.Contexts() {
-		if pc.AbstractSyntax == as {
+		if pc.AbstractSyntax == as && !slices.Contains(accepted, uid.Name(pc.TransferSyntax)) {
 			accepted = append(accepted, uid.Name(pc.TransferSyntax))
 		}
 	}

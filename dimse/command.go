@@ -1,7 +1,6 @@
 package dimse
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -187,7 +186,7 @@ func AppendCommand(dst []byte, c *Command) []byte {
 		e.u16(tag.MessageIDBeingRespondedTo, c.MessageIDBeingRespondedTo)
 	}
 	if f == CMoveRQ {
-		e.str(tag.MoveDestination, c.MoveDestination)
+		e.str(tag.MoveDestination, truncate(c.MoveDestination, 16))
 	}
 	if req && (f == CStoreRQ || f == CFindRQ || f == CMoveRQ || f == CGetRQ) {
 		e.u16(tag.Priority, uint16(c.Priority))
@@ -204,7 +203,8 @@ func AppendCommand(dst []byte, c *Command) []byte {
 		e.tags(tag.OffendingElement, c.OffendingElements)
 	}
 	if c.ErrorComment != "" {
-		e.str(tag.ErrorComment, c.ErrorComment)
+		// LO: at most 64 characters (PS3.7 Table E.1-1).
+		e.str(tag.ErrorComment, truncate(c.ErrorComment, 64))
 	}
 	if c.ErrorID != 0 {
 		e.u16(tag.ErrorID, c.ErrorID)
@@ -233,7 +233,7 @@ func AppendCommand(dst []byte, c *Command) []byte {
 		e.u16(tag.NumberOfWarningSuboperations, s.Warning)
 	}
 	if c.MoveOriginatorAE != "" {
-		e.str(tag.MoveOriginatorApplicationEntityTitle, c.MoveOriginatorAE)
+		e.str(tag.MoveOriginatorApplicationEntityTitle, truncate(c.MoveOriginatorAE, 16))
 		e.u16(tag.MoveOriginatorMessageID, c.MoveOriginatorMessageID)
 	}
 	b := e.b
@@ -357,7 +357,12 @@ func DecodeCommand(b []byte) (*Command, error) {
 	return c, nil
 }
 
-// EncodeCommand returns the encoded command set of c.
-func EncodeCommand(c *Command) []byte { return AppendCommand(nil, c) }
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
 
-var _ = bytes.MinRead
+// EncodeCommand returns the encoded command set of c.
+func EncodeCommand(c *Command) []byte { return AppendCommand(make([]byte, 0, 256), c) }

@@ -90,14 +90,23 @@ func datasetBytes(t *testing.T, name string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw[f.DatasetOffset:]
+	return evenPadded(raw[f.DatasetOffset:])
+}
+
+// evenPadded returns b with the zero byte a sender adds to an odd-length data set (PS3.8 E.2:
+// PDV lengths are even).
+func evenPadded(b []byte) []byte {
+	if len(b)%2 == 1 {
+		return append(append([]byte(nil), b...), 0)
+	}
+	return b
 }
 
 var storeFiles = []string{
-	"orthanc-tests__SignedCT.dcm",                    // explicit LE, 525 KB
-	"pydicom__MR_small_bigendian.dcm",                // explicit BE
-	"orthanc-tests__1.2.840.10008.1.2.4.50.dcm",      // JPEG baseline
-	"pydicom-data__emri_small_RLE.dcm",               // RLE, multi-frame
+	"orthanc-tests__SignedCT.dcm",               // explicit LE, 525 KB
+	"pydicom__MR_small_bigendian.dcm",           // explicit BE
+	"orthanc-tests__1.2.840.10008.1.2.4.50.dcm", // JPEG baseline
+	"pydicom-data__emri_small_RLE.dcm",          // RLE, multi-frame
 	"cornerstone3D__CTImage.dcm_DeflatedExplicitVRLittleEndianTransferSyntax_1.2.840.10008.1.2.1.99.dcm",
 	"DICOMHTJ2K__CT1_JPH.dcm", // HTJ2K
 }

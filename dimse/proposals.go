@@ -39,7 +39,9 @@ func Proposals(abstractSyntaxes ...string) []Proposal {
 func StorageSOPClasses() []string {
 	var out []string
 	for _, info := range uid.All() {
-		if info.Type == uid.TypeSOPClass && !info.Retired && strings.HasSuffix(info.Keyword, "Storage") {
+		k := info.Keyword
+		if info.Type == uid.TypeSOPClass && !info.Retired && (strings.HasSuffix(k, "Storage") ||
+			strings.HasSuffix(k, "StorageForPresentation") || strings.HasSuffix(k, "StorageForProcessing")) {
 			out = append(out, info.UID)
 		}
 	}

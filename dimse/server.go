@@ -233,7 +233,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		if s.open.Add(1) > s.maxConnections() {
+		if s.open.Add(1) > s.maxConnections() && !s.evictIdle() {
 			s.open.Add(-1)
 			c.Close()
 			s.logger().Warn("connection refused: too many open connections", "peer", c.RemoteAddr().String(), "limit", s.maxConnections())
@@ -242,7 +242,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		if s.TLSConfig != nil {
 			c = tls.Server(c, s.TLSConfig)
 		}
-		sc := &serverConn{srv: s, nc: c}
+		sc := &serverConn{srv: s, nc: c, accepted: time.Now()}
 		if !s.track(sc) {
 			c.Close()
 			s.open.Add(-1)
@@ -271,6 +271,27 @@ func (s *Server) track(sc *serverConn) bool {
 	}
 	s.conns[sc] = struct{}{}
 	s.wg.Add(1)
+	return true
+}
+
+// evictIdle closes the oldest connection that has not sent an A-ASSOCIATE-RQ yet, so that idle
+// sockets cannot lock legitimate callers out until their ARTIM timers expire. It reports whether
+// there was one.
+func (s *Server) evictIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var oldest *serverConn
+	for sc := range s.conns {
+		if !sc.rqSeen.Load() && !sc.evicted && (oldest == nil || sc.accepted.Before(oldest.accepted)) {
+			oldest = sc
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	oldest.evicted = true
+	oldest.nc.Close()
+	s.logger().Info("idle connection closed to make room", "peer", oldest.nc.RemoteAddr().String())
 	return true
 }
 
@@ -333,8 +354,11 @@ func (s *Server) abstractSyntaxes() ([]string, bool) {
 
 // serverConn is one accepted connection and its association.
 type serverConn struct {
-	srv *Server
-	nc  net.Conn
+	srv      *Server
+	nc       net.Conn
+	accepted time.Time
+	rqSeen   atomic.Bool // an A-ASSOCIATE-RQ arrived
+	evicted  bool        // guarded by srv.mu
 
 	mu       sync.Mutex
 	assoc    *ul.Association
@@ -407,6 +431,7 @@ func (sc *serverConn) serve() {
 	}
 	counted := false
 	negotiate := func(ctx context.Context, rq *pdu.AssociateRQ) (*pdu.AssociateAC, *pdu.AssociateRJ, error) {
+		sc.rqSeen.Store(true)
 		info.CallingAE, info.CalledAE, info.UserIdentity = rq.CallingAE, rq.CalledAE, rq.UserInfo.UserIdentity
 		log = log.With("calling_ae", rq.CallingAE, "called_ae", rq.CalledAE)
 		if s.AETitle != "" && rq.CalledAE != s.AETitle {
@@ -495,6 +520,14 @@ type assocConn struct {
 
 func (c *assocConn) run(ctx context.Context) {
 	defer c.a.Close()
+	var inflight chan struct{} // closed when the handler in progress returns
+	defer func() {
+		// Never return while a handler still runs: Shutdown waits for this function.
+		if inflight != nil {
+			c.cancelCurrent()
+			<-inflight
+		}
+	}()
 	handlerDone := make(chan struct{}, 1)
 	handlerDone <- struct{}{} // idle
 	c.subRsp = make(chan *Command, 1)
@@ -562,6 +595,7 @@ func (c *assocConn) run(ctx context.Context) {
 			req.Data = data
 		}
 		finished := make(chan struct{})
+		inflight = finished
 		var completeOnce sync.Once
 		// complete runs when the final response is about to go out (or the handler is gone):
 		// from then on the requestor may send its next request.

@@ -111,6 +111,7 @@ type Association struct {
 	readMu  sync.Mutex // held while reading PDUs
 	rd      *pdu.Reader
 	pending []pdu.PDV // received PDVs not yet consumed; they alias rd's buffer
+	pendBuf []pdu.PDV // backing array of pending, reused for every P-DATA-TF
 	stream  *Stream   // the stream being read
 
 	sendMu sync.Mutex // held by the one sender of a stream or release PDU

@@ -116,7 +116,7 @@ func TestAssociationExchangeAndRelease(t *testing.T) {
 	// A command, then a 1 MiB data set streamed from a reader that yields
 	// little at a time, split by the acceptor's 16 KiB limit.
 	command := []byte("command set bytes")
-	dataSet := make([]byte, 1<<20+123)
+	dataSet := make([]byte, 1<<20+124) // even: odd data sets are padded (below)
 	for i := range dataSet {
 		dataSet[i] = byte(rand.Uint32())
 	}
@@ -135,6 +135,14 @@ func TestAssociationExchangeAndRelease(t *testing.T) {
 		if err != nil || s.Command || !bytes.Equal(got, dataSet) {
 			t.Fatalf("echoed data set: %d bytes, %v", len(got), err)
 		}
+	}
+	// An odd-length data set goes out with the zero byte that PS3.8 E.2's even PDV lengths
+	// require; commands are sent as given (above).
+	if err := a.WriteStream(context.Background(), 1, false, bytes.NewReader([]byte{1, 2, 3})); err != nil {
+		t.Fatalf("WriteStream: %v", err)
+	}
+	if s, got, err := readAll(t, a); err != nil || s.Command || !bytes.Equal(got, []byte{1, 2, 3, 0}) {
+		t.Fatalf("odd data set echoed as %v (%v)", got, err)
 	}
 	// An empty data set is one empty last fragment.
 	if err := a.Send(context.Background(), 3, false, nil); err != nil {

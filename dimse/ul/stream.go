@@ -108,7 +108,8 @@ func (a *Association) nextPDV(ctx context.Context) (pdu.PDV, error) {
 		}
 		switch action {
 		case DT2:
-			a.pending = append(a.pending[:0], p.(*pdu.PDataTF).Items...)
+			a.pendBuf = append(a.pendBuf[:0], p.(*pdu.PDataTF).Items...)
+			a.pending = a.pendBuf
 		case AR2:
 			return pdu.PDV{}, ErrReleaseRequested
 		default:
@@ -162,7 +163,9 @@ func (a *Association) WriteStream(ctx context.Context, id byte, command bool, r 
 	a.sendMu.Lock()
 	defer a.sendMu.Unlock()
 	const hdr = pdu.HeaderLen + pdu.PDVHeaderLen
-	chunk := int(a.pdvMax)
+	// Fragments are even: PS3.8 E.2 requires even PDV lengths, and peers (DCMTK) abort on odd
+	// ones.
+	chunk := int(a.pdvMax) &^ 1
 	if len(a.wbuf) < hdr+chunk {
 		a.wbuf = make([]byte, hdr+chunk)
 	}
@@ -193,6 +196,12 @@ func (a *Association) WriteStream(ctx context.Context, id byte, command bool, r 
 			last = true
 		default:
 			return a.writeFailed(sent, fmt.Errorf("ul: read data to send: %w", err))
+		}
+		if last && n%2 == 1 && !command {
+			// An odd-length data set (a malformed input) gets the padding byte the encoding
+			// rules require, as DCMTK's senders add it; there is room, chunk being even.
+			data[n] = 0
+			n++
 		}
 		if err := a.writePDV(ctx, id, command, last, n); err != nil {
 			return err
