@@ -13,8 +13,8 @@ help: ## list the targets
 build: ## build bin/lightbox
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/lightbox
 
-run: build ## build and run Lightbox on its embedded defaults
-	$(BIN) --help
+run: build ## build and run Lightbox on its embedded defaults (SQLite + files under ./lightbox-data)
+	$(BIN) serve
 
 test: ## run every test (unit, corpus, peers, fuzz seed corpora) with the race detector
 	$(GO) vet $(PKGS)

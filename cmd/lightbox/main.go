@@ -43,6 +43,11 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 func commands() []command {
 	return []command{
 		{"dump", "print the elements of DICOM files, or their DICOM JSON", runDump},
+		{"serve", "run the archive: DICOM (C-STORE, C-FIND, C-MOVE, C-GET) and HTTP", runServe},
+		{"import", "import DICOM files into the archive without the network", runImport},
+		{"ls", "list the studies (or a study's series) in the archive", runLs},
+		{"stats", "count what the archive holds", runStats},
+		{"delete", "delete a study, series or instance from the archive", runDelete},
 		{"echo", "check that a DICOM peer answers (C-ECHO)", runEcho},
 		{"send", "send DICOM files to a peer (C-STORE)", runSend},
 		{"find", "query a peer (C-FIND)", runFind},

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/dicom/tag"
+	"github.com/lightbox-pacs/lightbox/dicom/vr"
+	"github.com/lightbox-pacs/lightbox/internal/archive"
+	"github.com/lightbox-pacs/lightbox/internal/config"
+	"github.com/lightbox-pacs/lightbox/internal/index"
+	"github.com/lightbox-pacs/lightbox/internal/progress"
+)
+
+// collectFiles walks paths and returns the regular files under them, sorted.
+func collectFiles(paths []string) ([]string, int64, error) {
+	var files []string
+	var total int64
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() {
+				info, err := d.Info()
+				if err != nil {
+					return err
+				}
+				files = append(files, path)
+				total += info.Size()
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	sort.Strings(files)
+	return files, total, nil
+}
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "import", "[flags] PATH...", `
+Import DICOM files (Part 10) from files and directories straight into the archive, without the
+network: in parallel, with a progress bar, keeping each data set as it is in its file. Instances
+already in the archive are skipped, so an interrupted import can simply be run again. Files
+that are not DICOM or fail to import are listed at the end; the exit status is then 1.
+
+Run it while 'lightbox serve' is stopped, or against another data directory.`)
+	var sf serverFlags
+	addDataFlags(fs, &sf)
+	jobs := fs.Int("jobs", runtime.NumCPU(), "files imported in parallel")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitError{2}
+	}
+	cfg, err := loadConfig(e, fs, &sf, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e.stderr, quietLog(cfg.Log))
+	arc, closeArchive, err := openArchive(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeArchive()
+	if _, err := arc.Sweep(ctx); err != nil {
+		return err
+	}
+	files, total, err := collectFiles(fs.Args())
+	if err != nil {
+		return err
+	}
+	bar := progress.New(e.stderr, int64(len(files)), total, progress.Options{Unit: "files"})
+	var stored, skipped, bytes atomic.Int64
+	type failure struct{ file, reason string }
+	var mu sync.Mutex
+	var failures []failure
+	work := make(chan string)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < max(1, *jobs); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for path := range work {
+				n, skip, err := importOne(ctx, arc, path)
+				switch {
+				case err != nil:
+					mu.Lock()
+					failures = append(failures, failure{path, err.Error()})
+					mu.Unlock()
+				case skip:
+					skipped.Add(1)
+				default:
+					stored.Add(1)
+					bytes.Add(n)
+				}
+				bar.Add(1, n)
+			}
+		}()
+	}
+	for _, f := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+	bar.Done()
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(e.stdout, "imported %d instances (%.1f MB) in %.1fs: %.0f inst/s; %d already stored; %d failed\n",
+		stored.Load(), float64(bytes.Load())/1e6, secs, float64(stored.Load())/max(secs, 1e-9), skipped.Load(), len(failures))
+	if len(failures) > 0 {
+		sort.Slice(failures, func(i, j int) bool { return failures[i].file < failures[j].file })
+		for _, f := range failures {
+			fmt.Fprintf(e.stderr, "  %s: %s\n", f.file, f.reason)
+		}
+		return exitError{1}
+	}
+	return ctx.Err()
+}
+
+// quietLog keeps a command's log to warnings so that it does not fight the progress bar.
+func quietLog(l config.Log) config.Log {
+	if strings.EqualFold(l.Level, "info") || l.Level == "" {
+		l.Level = "warn"
+	}
+	return l
+}
+
+// importOne imports one file and returns its size, whether it was already stored, or why it
+// failed.
+func importOne(ctx context.Context, arc *archive.Service, path string) (int64, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, false, err
+	}
+	head, err := dicom.Read(f, dicom.ReadOptions{StopAt: tag.New(0x0008, 0x0001)})
+	if err != nil {
+		return 0, false, fmt.Errorf("not a DICOM file: %w", err)
+	}
+	if head.Meta != nil {
+		sop := strings.TrimRight(head.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 ")
+		if _, err := arc.Lookup(ctx, sop); err == nil {
+			return 0, true, nil
+		}
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return 0, false, err
+	}
+	res, err := arc.StoreFile(ctx, f, "IMPORT")
+	if err != nil && !errors.Is(err, archive.ErrConflict) {
+		return 0, false, err
+	}
+	if res != nil && res.Outcome == archive.Duplicate {
+		return 0, true, err
+	}
+	return st.Size(), false, nil
+}
+
+func runLs(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "ls", "[flags] [STUDY_UID]", `
+List the studies in the archive (newest first), or with a Study Instance UID its series.`)
+	var sf serverFlags
+	addDataFlags(fs, &sf)
+	limit := fs.Int("limit", 100, "list at most this many")
+	patient := fs.String("patient", "", "only studies of this Patient ID (wildcards * ? allowed)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e, fs, &sf, nil)
+	if err != nil {
+		return err
+	}
+	arc, closeArchive, err := openArchive(ctx, cfg, newLogger(e.stderr, quietLog(cfg.Log)))
+	if err != nil {
+		return err
+	}
+	defer closeArchive()
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	if fs.NArg() == 1 {
+		q := &index.Query{Level: index.Series, Keys: []index.Key{{Tag: tag.StudyInstanceUID, VR: vr.UI, Value: fs.Arg(0)}}, Limit: *limit}
+		fmt.Fprintln(tw, "SERIES UID\tMODALITY\tNUMBER\tINSTANCES\tDESCRIPTION")
+		for m, err := range arc.Search(ctx, q) {
+			if err != nil {
+				return err
+			}
+			a := m.Attrs
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.String(tag.SeriesInstanceUID), a.String(tag.Modality), a.String(tag.SeriesNumber),
+				a.String(tag.NumberOfSeriesRelatedInstances), a.String(tag.SeriesDescription))
+		}
+		return tw.Flush()
+	}
+	q := &index.Query{Level: index.Study, Limit: *limit, OrderBy: []index.Order{{Tag: tag.StudyDate, Desc: true}}}
+	if *patient != "" {
+		q.Keys = append(q.Keys, index.Key{Tag: tag.PatientID, VR: vr.LO, Value: *patient})
+	}
+	fmt.Fprintln(tw, "STUDY UID\tDATE\tPATIENT ID\tPATIENT NAME\tMODALITIES\tSERIES\tINSTANCES\tDESCRIPTION")
+	for m, err := range arc.Search(ctx, q) {
+		if err != nil {
+			return err
+		}
+		a := m.Attrs
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.String(tag.StudyInstanceUID), a.String(tag.StudyDate), a.String(tag.PatientID),
+			a.String(tag.PatientName), a.String(tag.ModalitiesInStudy), a.String(tag.NumberOfStudyRelatedSeries),
+			a.String(tag.NumberOfStudyRelatedInstances), a.String(tag.StudyDescription))
+	}
+	return tw.Flush()
+}
+
+func runStats(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "stats", "[flags]", "Print how many patients, studies, series and instances the archive holds, and their size.")
+	var sf serverFlags
+	addDataFlags(fs, &sf)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e, fs, &sf, nil)
+	if err != nil {
+		return err
+	}
+	arc, closeArchive, err := openArchive(ctx, cfg, newLogger(e.stderr, quietLog(cfg.Log)))
+	if err != nil {
+		return err
+	}
+	defer closeArchive()
+	st, err := arc.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "patients   %d\nstudies    %d\nseries     %d\ninstances  %d\nsize       %.1f MB\n",
+		st.Patients, st.Studies, st.Series, st.Instances, float64(st.Bytes)/1e6)
+	return nil
+}
+
+func runDelete(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "delete", "[flags] --study UID | --series UID | --instance UID", `
+Delete a study, series or instance from the archive: the index first (one transaction), then the
+files. Run it while 'lightbox serve' is stopped, or against another data directory.`)
+	var sf serverFlags
+	addDataFlags(fs, &sf)
+	study := fs.String("study", "", "Study Instance UID to delete")
+	series := fs.String("series", "", "Series Instance UID to delete")
+	instance := fs.String("instance", "", "SOP Instance UID to delete")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level index.Level
+	var u string
+	n := 0
+	for _, c := range []struct {
+		l index.Level
+		v string
+	}{{index.Study, *study}, {index.Series, *series}, {index.Instance, *instance}} {
+		if c.v != "" {
+			level, u = c.l, c.v
+			n++
+		}
+	}
+	if n != 1 || fs.NArg() > 0 {
+		fs.Usage()
+		return exitError{2}
+	}
+	cfg, err := loadConfig(e, fs, &sf, nil)
+	if err != nil {
+		return err
+	}
+	arc, closeArchive, err := openArchive(ctx, cfg, newLogger(e.stderr, quietLog(cfg.Log)))
+	if err != nil {
+		return err
+	}
+	defer closeArchive()
+	removed, err := arc.Delete(ctx, level, u)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "deleted %s %s: %d instances\n", strings.ToLower(level.String()), u, removed)
+	return nil
+}
