@@ -256,4 +256,3 @@ exit.`)
 	}
 	return nil
 }
-

@@ -444,4 +444,3 @@ func appendUnique(s []string, v string) []string {
 	}
 	return append(s, v)
 }
-
