@@ -224,7 +224,7 @@ func deflateBomb(t *testing.T, n int) []byte {
 }
 
 func TestDeflateBomb(t *testing.T) {
-	const limit = 64 << 20
+	const limit = 16 << 20
 	// One element declaring 2 GiB: refused before inflating anything.
 	var hdr le
 	hdr.long(tag.PixelData, "OB", 2<<30, nil)

@@ -73,6 +73,23 @@ func Write(w io.Writer, f *File, opts WriteOptions) error {
 	return bw.Flush()
 }
 
+// WriteHeader writes the start of a Part 10 file: the preamble (128 zero bytes when nil),
+// "DICM" and the File Meta Information with a recomputed group length, and no data set. A
+// writer that streams the data set itself, in whatever syntax meta names, follows it with the
+// data set's bytes.
+func WriteHeader(w io.Writer, preamble []byte, meta *Dataset) error {
+	bw := bufio.NewWriterSize(w, 4<<10)
+	if len(preamble) != 128 {
+		preamble = make([]byte, 128)
+	}
+	bw.Write(preamble)
+	bw.WriteString("DICM")
+	if err := writeMeta(bw, meta, WriteOptions{}); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
 // WriteFile writes f to path atomically: a temporary file in the same directory, synced, then
 // renamed over path.
 func WriteFile(path string, f *File, opts WriteOptions) error {

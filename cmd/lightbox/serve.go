@@ -23,6 +23,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/internal/config"
 	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
 	"github.com/lightbox-pacs/lightbox/internal/scp"
+	"github.com/lightbox-pacs/lightbox/internal/web"
 )
 
 // peerFlags collects repeated --peer AE=HOST:PORT flags.
@@ -232,7 +233,8 @@ exit.`)
 		}
 		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "instances": st.Instances})
 	})
-	hsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	mux.Handle("/dicom-web/", http.StripPrefix("/dicom-web", web.New(arc, web.Options{Logger: log})))
+	hsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 2)
 	go func() { errc <- dsrv.Serve(dln) }()
 	go func() { errc <- hsrv.Serve(hln) }()

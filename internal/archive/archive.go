@@ -194,7 +194,7 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 		meta.SetString(tag.SourceApplicationEntityTitle, vr.AE, req.Source)
 	}
 	var prefix bytes.Buffer
-	if err := dicom.Write(&prefix, &dicom.File{Meta: meta, Dataset: dicom.NewDataset(), Syntax: dicom.SyntaxOf(req.TransferSyntax)}, dicom.WriteOptions{}); err != nil {
+	if err := dicom.WriteHeader(&prefix, nil, meta); err != nil {
 		return nil, fmt.Errorf("archive: file meta: %w", err)
 	}
 	if _, err := cw.Write(prefix.Bytes()); err != nil {

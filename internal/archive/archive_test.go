@@ -87,6 +87,7 @@ var files = []string{
 	"pydicom-data__emri_small_RLE.dcm",
 	"orthanc-tests__1.2.840.10008.1.2.4.50.dcm",
 	"pydicom__chrJapMulti.dcm",
+	"dicomParser__report_dfl.dcm", // deflated: the data set bytes are the deflated stream
 	"fo-dicom__HasFragmentSequence.dcm",
 }
 

@@ -1,0 +1,268 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/dicom/dicomjson"
+	"github.com/lightbox-pacs/lightbox/dicom/tag"
+	"github.com/lightbox-pacs/lightbox/dicom/vr"
+	"github.com/lightbox-pacs/lightbox/dicomweb"
+	"github.com/lightbox-pacs/lightbox/internal/archive"
+	"github.com/lightbox-pacs/lightbox/internal/index"
+)
+
+// Failure Reason (0008,1197) values of STOW-RS (PS3.18 10.5.3, after the C-STORE statuses of
+// PS3.4 B.2.3).
+const (
+	reasonProcessing       = 0x0110 // Processing failure
+	reasonDuplicate        = 0x0111 // Duplicate SOP Instance: another instance with this UID is kept
+	reasonOutOfResources   = 0xA700 // Refused: out of resources
+	reasonMismatch         = 0xA900 // Error: data set does not match SOP Class (or the request)
+	reasonCannotUnderstand = 0xC000 // Error: cannot understand
+)
+
+// maxPeek bounds what is read of an instance before storing it, to check its Study Instance UID
+// against the request's.
+const maxPeek = 8 << 20
+
+// storeItem is the outcome of one part.
+type storeItem struct {
+	classUID, instanceUID string
+	stored                *index.Stored
+	reason                uint16
+	unavailable           bool
+}
+
+// store answers STOW-RS Store Instances (PS3.18 10.5): a multipart/related payload of Part 10
+// instances, each streamed into the archive.
+func (s *server) store(w http.ResponseWriter, r *http.Request) {
+	study, _, _, err := pathUIDs(r)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%s", err)
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, params, _ := mime.ParseMediaType(ct)
+	switch {
+	case mt == dicomweb.MediaDICOMJSON || mt == dicomweb.MediaJSON || (mt == dicomweb.MultipartRelated && (params[dicomweb.ParamType] == dicomweb.MediaDICOMJSON || params[dicomweb.ParamType] == dicomweb.MediaDICOMXML)):
+		httpError(w, http.StatusUnsupportedMediaType, `storing metadata with bulk data (application/dicom+json or +xml) is not supported yet: send multipart/related; type="application/dicom" with Part 10 instances`)
+		return
+	case mt != dicomweb.MultipartRelated:
+		httpError(w, http.StatusUnsupportedMediaType, `the request body must be multipart/related; type="application/dicom" (got %q)`, ct)
+		return
+	case params[dicomweb.ParamType] != "" && params[dicomweb.ParamType] != dicomweb.MediaDICOM:
+		httpError(w, http.StatusUnsupportedMediaType, "multipart/related of type %q is not supported: want application/dicom", params[dicomweb.ParamType])
+		return
+	}
+	if r.ContentLength > s.opts.MaxUploadBytes {
+		httpError(w, http.StatusRequestEntityTooLarge, "the request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, s.opts.MaxUploadBytes)
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, s.opts.MaxUploadBytes)
+	mr, err := dicomweb.NewReader(body, ct, dicomweb.ReaderLimits{})
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), "dicomweb: "))
+		return
+	}
+	var items []storeItem
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			s.bodyFailed(w, r, items, err)
+			return
+		}
+		item, bodyErr := s.storePart(r, p, study)
+		if bodyErr != nil {
+			s.bodyFailed(w, r, items, bodyErr)
+			return
+		}
+		items = append(items, item)
+	}
+	if len(items) == 0 {
+		httpError(w, http.StatusBadRequest, "the request holds no instances")
+		return
+	}
+	s.storeResponse(w, r, study, items)
+}
+
+// bodyFailed answers a request whose body could not be read to its end. Instances stored before
+// the failure stay stored (each was complete); the one being read when it failed was not.
+func (s *server) bodyFailed(w http.ResponseWriter, r *http.Request, items []storeItem, err error) {
+	stored := 0
+	for _, it := range items {
+		if it.stored != nil {
+			stored++
+		}
+	}
+	s.log.Warn("DICOMweb: STOW-RS body failed", "remote", r.RemoteAddr, "stored_before", stored, "err", err)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		httpError(w, http.StatusRequestEntityTooLarge, "the request body exceeds the limit of %d bytes (%d instances stored before)", mbe.Limit, stored)
+	case errors.Is(err, dicomweb.ErrTruncated), errors.Is(err, io.ErrUnexpectedEOF):
+		httpError(w, http.StatusBadRequest, "the request body is truncated (%d instances stored before)", stored)
+	case errors.Is(err, dicomweb.ErrMalformed), errors.Is(err, dicomweb.ErrHeaderTooLarge), errors.Is(err, dicomweb.ErrTooManyParts):
+		httpError(w, http.StatusBadRequest, "%s (%d instances stored before)", strings.TrimPrefix(err.Error(), "dicomweb: "), stored)
+	default:
+		httpError(w, http.StatusBadRequest, "the request body could not be read (%d instances stored before)", stored)
+	}
+}
+
+// errRecorder remembers the error of the reader it wraps, to tell a failure of the request
+// body from one of the instance's content.
+type errRecorder struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errRecorder) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		e.err = err
+	}
+	return n, err
+}
+
+// peekRecorder keeps what is read through it, up to a limit.
+type peekRecorder struct {
+	r   io.Reader
+	buf bytes.Buffer
+}
+
+var errPeekLimit = errors.New("header too long to check before storing")
+
+func (p *peekRecorder) Read(b []byte) (int, error) {
+	if p.buf.Len() >= maxPeek {
+		return 0, errPeekLimit
+	}
+	if room := maxPeek - p.buf.Len(); len(b) > room {
+		b = b[:room]
+	}
+	n, err := p.r.Read(b)
+	p.buf.Write(b[:n])
+	return n, err
+}
+
+// storePart stores one part. It returns an error only when the request body failed.
+func (s *server) storePart(r *http.Request, p *dicomweb.Part, study string) (storeItem, error) {
+	var item storeItem
+	if ct := p.ContentType(); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != dicomweb.MediaDICOM {
+			item.reason = reasonCannotUnderstand
+			s.log.Info("DICOMweb: STOW-RS part refused", "content_type", ct)
+			return item, nil
+		}
+	}
+	src := &errRecorder{r: p}
+	// Read the File Meta (and, for a study-scoped request, the header up to the Study Instance
+	// UID) first: the UIDs answer a failure, and an instance of another study is not stored.
+	stop := tag.New(0x0008, 0x0001)
+	if study != "" {
+		stop = tag.New(0x0020, 0x000E)
+	}
+	peek := &peekRecorder{r: src}
+	f, err := dicom.Read(peek, dicom.ReadOptions{StopAt: stop, BulkThreshold: 4096})
+	if src.err != nil {
+		return item, src.err
+	}
+	if err != nil || f.Meta == nil {
+		item.reason = reasonCannotUnderstand
+		s.log.Info("DICOMweb: STOW-RS part is not a Part 10 instance", "err", err)
+		return item, nil
+	}
+	item.classUID = strings.TrimRight(f.Meta.String(tag.MediaStorageSOPClassUID), "\x00 ")
+	item.instanceUID = strings.TrimRight(f.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 ")
+	if study != "" {
+		if got := f.Dataset.String(tag.StudyInstanceUID); got != study {
+			item.reason = reasonMismatch
+			s.log.Info("DICOMweb: STOW-RS instance of another study refused", "sop_uid", item.instanceUID, "study_uid", got, "want", study)
+			return item, nil
+		}
+	}
+	res, err := s.arc.StoreFile(r.Context(), io.MultiReader(bytes.NewReader(peek.buf.Bytes()), src), s.opts.Source)
+	if src.err != nil {
+		return item, src.err
+	}
+	switch {
+	case err == nil:
+		item.stored = res.Instance
+		item.classUID, item.instanceUID = res.Instance.SOPClassUID, res.Instance.SOPInstanceUID
+		return item, nil
+	case errors.Is(err, archive.ErrConflict):
+		item.reason = reasonDuplicate
+	case errors.Is(err, archive.ErrMismatch):
+		item.reason = reasonMismatch
+	case errors.Is(err, archive.ErrInvalid):
+		item.reason = reasonCannotUnderstand
+	case errors.Is(err, archive.ErrNoSpace):
+		item.reason = reasonOutOfResources
+	case errors.Is(err, archive.ErrUnavailable):
+		item.reason, item.unavailable = reasonOutOfResources, true
+	default:
+		item.reason = reasonProcessing
+	}
+	s.log.Warn("DICOMweb: STOW-RS instance not stored", "sop_uid", item.instanceUID, "reason", fmt.Sprintf("%04X", item.reason), "err", err)
+	return item, nil
+}
+
+// storeResponse writes the Store Instances response (PS3.18 10.5.3): 200 when every instance
+// was stored, 202 when some were, 409 when none was (503 when the archive is unavailable).
+func (s *server) storeResponse(w http.ResponseWriter, r *http.Request, study string, items []storeItem) {
+	base := s.opts.BaseURL(r)
+	out := dicom.NewDataset()
+	var refs, failed []*dicom.Dataset
+	allUnavailable := true
+	for _, it := range items {
+		d := dicom.NewItem()
+		if it.classUID != "" {
+			d.SetString(tag.ReferencedSOPClassUID, vr.UI, it.classUID)
+		}
+		if it.instanceUID != "" {
+			d.SetString(tag.ReferencedSOPInstanceUID, vr.UI, it.instanceUID)
+		}
+		if it.stored != nil {
+			d.SetString(tag.RetrieveURL, vr.UR, instanceURL(base, it.stored))
+			refs = append(refs, d)
+			continue
+		}
+		allUnavailable = allUnavailable && it.unavailable
+		d.SetInts(tag.FailureReason, vr.US, int64(it.reason))
+		failed = append(failed, d)
+	}
+	if study != "" {
+		out.SetString(tag.RetrieveURL, vr.UR, base+"/studies/"+study)
+	}
+	if len(failed) > 0 {
+		out.Set(dicom.NewSequence(tag.FailedSOPSequence, failed...))
+	}
+	if len(refs) > 0 {
+		out.Set(dicom.NewSequence(tag.ReferencedSOPSequence, refs...))
+	}
+	status := http.StatusOK
+	switch {
+	case len(refs) == 0 && allUnavailable:
+		status = http.StatusServiceUnavailable
+	case len(refs) == 0:
+		status = http.StatusConflict
+	case len(failed) > 0:
+		status = http.StatusAccepted
+	}
+	b, err := dicomjson.Marshal(out, dicomjson.Options{})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", dicomweb.MediaDICOMJSON)
+	w.WriteHeader(status)
+	w.Write(b)
+}
