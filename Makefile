@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME  ?= 60s
 PKGS      ?= ./...
 
-.PHONY: help build run test lint fuzz bench bench-toolkit generate deps clean
+.PHONY: help build run test long-tests lint fuzz bench bench-toolkit bench-dimse generate deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,10 @@ test: ## run every test (unit, corpus, peers, fuzz seed corpora) with the race d
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
+long-tests: ## the nightly tier: more crash kills and instances, 20 min per fuzz target
+	LIGHTBOX_LONG=1 $(GO) test -count=1 -timeout 90m ./integration/ ./dimse/...
+	bash scripts/fuzz.sh 20m
+
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
@@ -33,6 +37,9 @@ bench: ## run the Go benchmarks (see docs/performance.md for the side-by-side ru
 
 bench-toolkit: ## parse/write benchmarks side by side with dcmdump and another Go DICOM library
 	cd bench/toolkit && ./run.sh
+
+bench-dimse: ## C-STORE throughput beside DCMTK's storescp
+	bash bench/dimse/run.sh
 
 generate: ## regenerate the dictionary and UID registry from their sources
 	$(GO) generate ./dicom/tag ./dicom/uid
