@@ -367,12 +367,17 @@ type serverConn struct {
 	cancel   context.CancelFunc // of the association's context
 }
 
+// closeGrace is how long an aborted association may take to deliver its A-ABORT before the
+// server closes the connection itself, rather than wait for the peer (Sta13, up to ARTIM).
+const closeGrace = 250 * time.Millisecond
+
 func (sc *serverConn) abort() {
 	sc.mu.Lock()
 	a := sc.assoc
 	sc.mu.Unlock()
 	if a != nil {
-		a.Abort()
+		go a.Abort()
+		time.AfterFunc(closeGrace, func() { sc.nc.Close() })
 	} else {
 		sc.nc.Close()
 	}
@@ -389,8 +394,10 @@ func (sc *serverConn) shutdown() {
 		return
 	}
 	if idle {
-		// Between requests: wake the reader so that the association ends.
+		// Between requests: wake the reader so that the association ends (with an A-ABORT), and
+		// close the connection rather than wait for the peer to.
 		sc.cancel()
+		time.AfterFunc(closeGrace, func() { sc.nc.Close() })
 	}
 }
 
@@ -485,7 +492,7 @@ func (sc *serverConn) serve() {
 	sc.mu.Unlock()
 	log.Info("association accepted", "contexts", len(a.Contexts()))
 	if draining {
-		a.Abort()
+		sc.abort()
 		return
 	}
 	c := &assocConn{a: a, info: info, log: log, handler: s.Handler, maxData: s.maxDataSet(), sc: sc}
@@ -606,17 +613,14 @@ func (c *assocConn) run(ctx context.Context) {
 				c.mu.Unlock()
 				c.sc.mu.Lock()
 				c.sc.busy = false
-				draining := c.sc.draining
 				c.sc.mu.Unlock()
 				handlerDone <- struct{}{}
-				if draining {
-					c.sc.cancel()
-				}
 			})
 		}
 		go func() {
 			defer close(finished)
 			defer cancel()
+			defer c.endIfDraining()
 			defer complete()
 			c.serveRequest(reqCtx, req, complete)
 		}()
@@ -641,6 +645,18 @@ func (c *assocConn) run(ctx context.Context) {
 				}
 			}
 		}
+	}
+}
+
+// endIfDraining ends the association once its request is answered when the server is shutting
+// down: the reader is woken, and the connection closed rather than left to the peer.
+func (c *assocConn) endIfDraining() {
+	c.sc.mu.Lock()
+	draining := c.sc.draining
+	c.sc.mu.Unlock()
+	if draining {
+		c.sc.cancel()
+		time.AfterFunc(closeGrace, func() { c.sc.nc.Close() })
 	}
 }
 

@@ -2,7 +2,7 @@
 # Installs, on Debian, what Lightbox's tests use as real peers and oracles. Safe to re-run: only
 # missing packages are installed.
 set -euo pipefail
-pkgs=(dcmtk python3-pydicom orthanc iproute2 util-linux)
+pkgs=(dcmtk python3-pydicom orthanc iproute2 util-linux sqlite3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -157,14 +157,18 @@ func importOne(ctx context.Context, arc *archive.Service, path string) (int64, b
 	if err != nil {
 		return 0, false, err
 	}
-	head, err := dicom.Read(f, dicom.ReadOptions{StopAt: tag.New(0x0008, 0x0001)})
+	head, err := dicom.Read(f, dicom.ReadOptions{StopAt: tag.New(0x0008, 0x0019)})
 	if err != nil {
 		return 0, false, fmt.Errorf("not a DICOM file: %w", err)
 	}
 	if head.Meta != nil {
+		// Skip what is stored already — only when the File Meta and the data set agree on the
+		// instance; a file whose two disagree goes to StoreFile, which reports why.
 		sop := strings.TrimRight(head.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 ")
-		if _, err := arc.Lookup(ctx, sop); err == nil {
-			return 0, true, nil
+		if ds := head.Dataset.String(tag.SOPInstanceUID); ds == sop {
+			if _, err := arc.Lookup(ctx, sop); err == nil {
+				return 0, true, nil
+			}
 		}
 	}
 	if _, err := f.Seek(0, 0); err != nil {

@@ -104,15 +104,16 @@ func (db *DB) Replace(ctx context.Context, rec *index.Record) (*index.Stored, er
 			if err := db.deleteInstance(ctx, tx, ref); err != nil {
 				return err
 			}
-		}
-		if _, err := db.put(ctx, tx, rec, &ents); err != nil {
-			return err
-		}
-		if prev != nil {
+			// Remove the parents the old version leaves empty before putting the new one, so
+			// that a replacement under another patient or study is filed there, not under the
+			// old parents.
 			if err := db.prune(ctx, tx, ref); err != nil {
 				return err
 			}
 			old = prev
+		}
+		if _, err := db.put(ctx, tx, rec, &ents); err != nil {
+			return err
 		}
 		return nil
 	})
