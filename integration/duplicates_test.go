@@ -47,7 +47,7 @@ var dupVariants = []dupVariant{
 // leaves the stored one under reject, succeeds and replaces it under overwrite. Whatever the
 // interleaving, the archive serves exactly one of the versions, and its index agrees with it.
 func TestDuplicatePolicy(t *testing.T) {
-	for _, policy := range []string{"reject", "overwrite"} {
+	for _, policy := range []string{"reject", "keep", "overwrite"} {
 		t.Run(policy, func(t *testing.T) {
 			s := startServer(t, "", "--duplicates", policy)
 			rng := rand.New(rand.NewPCG(7, 7))
@@ -71,7 +71,21 @@ func TestDuplicatePolicy(t *testing.T) {
 			}
 			n := s.mustHealth()
 			s.stop()
-			checkNoOrphans(t, s.data, n)
+			if policy != "keep" {
+				checkNoOrphans(t, s.data, n)
+				return
+			}
+			// keep: the versions stored aside are blobs the index knows, so the startup sweep
+			// of a restart leaves every one of them.
+			before, _ := storeFiles(t, s.data)
+			if len(before) <= n {
+				t.Fatalf("keep: %d blobs for %d instances: no version was kept", len(before), n)
+			}
+			s.start()
+			s.stop()
+			if after, temps := storeFiles(t, s.data); len(after) != len(before) || len(temps) > 0 {
+				t.Fatalf("keep: %d blobs before a restart, %d after (%d temporary)", len(before), len(after), len(temps))
+			}
 		})
 	}
 }
@@ -134,7 +148,7 @@ func checkDuplicates(t *testing.T, s *server, policy, variant, mode string, vers
 	for i, v := range versions {
 		same := bytes.Equal(v.Data, servedV.Data)
 		want := dimse.StatusSuccess
-		if policy == "reject" && !same {
+		if (policy == "reject" || policy == "keep") && !same {
 			want = dimse.StatusSubOpsWithFailures // 0xB000: the stored instance was kept
 		}
 		if statuses[i] != want {
@@ -143,8 +157,8 @@ func checkDuplicates(t *testing.T, s *server, policy, variant, mode string, vers
 	}
 	switch {
 	case identical:
-	case policy == "reject" && mode == "sequential" && served != 0:
-		t.Errorf("reject: the archive serves version %d, want the original", served)
+	case (policy == "reject" || policy == "keep") && mode == "sequential" && served != 0:
+		t.Errorf("%s: the archive serves version %d, want the original", policy, served)
 	case policy == "overwrite" && mode == "sequential" && served != len(versions)-1:
 		t.Errorf("overwrite: the archive serves version %d, want the last one sent", served)
 	}

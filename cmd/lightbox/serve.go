@@ -156,7 +156,7 @@ exit.`)
 	httpAddr := fs.String("http-addr", "", "HTTP listen address (default 127.0.0.1:8080); env LIGHTBOX_HTTP_ADDR")
 	var peers peerFlags
 	fs.Var(&peers, "peer", "a known DICOM peer and C-MOVE destination, AE=HOST:PORT (repeatable); env LIGHTBOX_PEERS")
-	duplicates := fs.String("duplicates", "", "policy for a re-sent SOP Instance UID with other content: reject or overwrite")
+	duplicates := fs.String("duplicates", "", "policy for a re-sent SOP Instance UID with other content: reject, keep or overwrite")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

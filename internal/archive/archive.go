@@ -57,20 +57,25 @@ const (
 	Reject DuplicatePolicy = iota
 	// Overwrite replaces the stored instance with the new one.
 	Overwrite
+	// Keep keeps both: the stored instance goes on being served, the new one is stored aside as
+	// a version of it (index.Versions) and the sender is warned (ErrConflict).
+	Keep
 )
 
-// ParseDuplicatePolicy reads "reject" or "overwrite".
+// ParseDuplicatePolicy reads "reject", "keep" or "overwrite".
 func ParseDuplicatePolicy(s string) (DuplicatePolicy, error) {
 	switch strings.ToLower(s) {
 	case "", "reject":
 		return Reject, nil
 	case "overwrite":
 		return Overwrite, nil
+	case "keep":
+		return Keep, nil
 	}
-	return 0, fmt.Errorf("unknown duplicate policy %q (want reject or overwrite)", s)
+	return 0, fmt.Errorf("unknown duplicate policy %q (want reject, keep or overwrite)", s)
 }
 
-func (p DuplicatePolicy) String() string { return [...]string{"reject", "overwrite"}[p] }
+func (p DuplicatePolicy) String() string { return [...]string{"reject", "overwrite", "keep"}[p] }
 
 // Options configure a Service. The zero value is valid.
 type Options struct {
@@ -259,6 +264,15 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 		return nil, s.storageErr(err)
 	}
 	committed = true
+	if old != nil && s.opts.Duplicates == Keep {
+		if err := s.idx.KeepVersion(ctx, rec); err != nil {
+			s.deleteBlob(rec.BlobKey)
+			return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
+		}
+		s.log.Warn("duplicate SOP Instance UID with different content: stored aside as a version, the first one is served",
+			"sop_uid", req.SOPInstanceUID, "calling_ae", req.Source, "blob", rec.BlobKey)
+		return &StoreResult{Outcome: Duplicate, Instance: old}, ErrConflict
+	}
 	if old != nil {
 		replaced, err := s.idx.Replace(ctx, rec)
 		if err != nil {
@@ -432,6 +446,11 @@ func (s *Service) Delete(ctx context.Context, level index.Level, uid string) (in
 	}
 	s.log.Info("deleted", "level", level.String(), "uid", uid, "instances", len(removed))
 	return len(removed), nil
+}
+
+// Versions returns the versions of an instance kept aside under the keep policy.
+func (s *Service) Versions(ctx context.Context, sopInstanceUID string) ([]*index.Stored, error) {
+	return s.idx.Versions(ctx, sopInstanceUID)
 }
 
 // Stats counts what the archive holds.

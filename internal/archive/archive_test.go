@@ -175,7 +175,7 @@ func TestFrames(t *testing.T) {
 
 func TestDuplicates(t *testing.T) {
 	ctx := context.Background()
-	for _, policy := range []archive.DuplicatePolicy{archive.Reject, archive.Overwrite} {
+	for _, policy := range []archive.DuplicatePolicy{archive.Reject, archive.Overwrite, archive.Keep} {
 		t.Run(policy.String(), func(t *testing.T) {
 			arc, _ := open(t, archive.Options{Duplicates: policy})
 			req, data := request(t, "pydicom__MR_small.dcm")
@@ -207,6 +207,32 @@ func TestDuplicates(t *testing.T) {
 				if err != nil || res.Outcome != archive.Replaced || !bytes.Equal(got, changed.Bytes()) {
 					t.Fatalf("overwrite: %v %v", res, err)
 				}
+			case archive.Keep:
+				vs, verr := arc.Versions(ctx, req.SOPInstanceUID)
+				if !errors.Is(err, archive.ErrConflict) || !bytes.Equal(got, data) || verr != nil || len(vs) != 1 {
+					t.Fatalf("keep: err %v, original served %v, versions %d %v", err, bytes.Equal(got, data), len(vs), verr)
+				}
+				// The version kept aside holds the new bytes, and survives the startup sweep.
+				if rep, err := arc.Sweep(ctx); err != nil || rep.OrphanBlobs != 0 {
+					t.Fatalf("sweep after keep: %+v %v", rep, err)
+				}
+				o, err := arc.Open(ctx, vs[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw, _ := io.ReadAll(o)
+				o.Close()
+				if !bytes.HasSuffix(raw, changed.Bytes()) {
+					t.Fatal("kept version does not hold the new data set")
+				}
+				// Deleting the instance removes its versions too.
+				if n, err := arc.Delete(ctx, index.Instance, req.SOPInstanceUID); err != nil || n != 2 {
+					t.Fatalf("delete: %d %v", n, err)
+				}
+				if vs, _ := arc.Versions(ctx, req.SOPInstanceUID); len(vs) != 0 {
+					t.Fatalf("%d versions left after delete", len(vs))
+				}
+				return
 			}
 			if st, _ := arc.Stats(ctx); st.Instances != 1 {
 				t.Fatalf("%d instances", st.Instances)

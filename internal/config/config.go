@@ -29,7 +29,8 @@ type Config struct {
 	// Peers are the known DICOM application entities (C-MOVE destinations).
 	Peers []Peer `toml:"peer"`
 	// Duplicates is the policy for a re-sent SOP Instance UID with different content:
-	// "reject" (keep the stored instance, warn the sender) or "overwrite".
+	// "reject" (keep the stored instance, warn the sender), "keep" (serve the stored instance,
+	// store the new one aside as a version, warn the sender) or "overwrite".
 	Duplicates string `toml:"duplicates"`
 	// CaseInsensitiveNames matches Person Names in queries ignoring case.
 	CaseInsensitiveNames bool `toml:"case_insensitive_names"`
@@ -247,9 +248,9 @@ func (c *Config) Validate() error {
 		seen[p.AETitle] = true
 	}
 	switch strings.ToLower(c.Duplicates) {
-	case "reject", "overwrite":
+	case "reject", "keep", "overwrite":
 	default:
-		errs = append(errs, fmt.Errorf("duplicates: %q: want reject or overwrite", c.Duplicates))
+		errs = append(errs, fmt.Errorf("duplicates: %q: want reject, keep or overwrite", c.Duplicates))
 	}
 	switch strings.ToLower(c.Index.Synchronous) {
 	case "", "full", "normal":

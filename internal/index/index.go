@@ -119,6 +119,11 @@ type Index interface {
 	// Replace indexes rec in place of the instance with the same SOP Instance UID and returns
 	// the record it replaced (whose blob the caller then deletes).
 	Replace(ctx context.Context, rec *Record) (old *Stored, err error)
+	// KeepVersion records rec as a version of the indexed instance with the same SOP Instance
+	// UID, kept aside (its blob is not served in its place): the "keep both" duplicate policy.
+	KeepVersion(ctx context.Context, rec *Record) error
+	// Versions returns the versions kept aside for sopInstanceUID, oldest first.
+	Versions(ctx context.Context, sopInstanceUID string) ([]*Stored, error)
 	// Lookup returns the instance sopInstanceUID, or ErrNotFound.
 	Lookup(ctx context.Context, sopInstanceUID string) (*Stored, error)
 	// Instances returns every instance of the study, series or instance uid at level (Study,
@@ -129,10 +134,11 @@ type Index interface {
 	// Count returns how many entities match q, ignoring its Limit and Offset.
 	Count(ctx context.Context, q *Query) (int, error)
 	// Delete removes the study, series or instance uid and everything under it, and returns
-	// the instances removed (so that the caller deletes their blobs after the commit). Patients,
-	// studies and series left empty are removed too.
+	// the instances removed, with the versions kept aside for them (so that the caller deletes
+	// their blobs after the commit). Patients, studies and series left empty are removed too.
 	Delete(ctx context.Context, level Level, uid string) ([]*Stored, error)
-	// BlobKeys calls fn for the blob key of every indexed instance (integrity checks).
+	// BlobKeys calls fn for the blob key of every indexed instance and kept version (integrity
+	// checks, the startup sweep).
 	BlobKeys(ctx context.Context, fn func(key string) error) error
 	// Stats counts what is indexed.
 	Stats(ctx context.Context) (Stats, error)

@@ -680,6 +680,16 @@ func (db *DB) Delete(ctx context.Context, level index.Level, uid string) ([]*ind
 		if len(refs) == 0 {
 			return fmt.Errorf("%w: %s %s", index.ErrNotFound, level, uid)
 		}
+		for _, st := range out[:len(refs)] {
+			vs, err := db.txVersions(ctx, tx, st.SOPInstanceUID)
+			if err != nil {
+				return err
+			}
+			out = append(out, vs...)
+			if _, err := db.exec(ctx, tx, `DELETE FROM instance_versions WHERE sop_uid = ?`, st.SOPInstanceUID); err != nil {
+				return err
+			}
+		}
 		for _, r := range refs {
 			if err := db.deleteInstance(ctx, tx, r); err != nil {
 				return err
@@ -699,4 +709,62 @@ func (db *DB) Delete(ctx context.Context, level index.Level, uid string) ([]*ind
 		return nil, fmt.Errorf("sqlite index: delete %s %s: %w", level, uid, err)
 	}
 	return out, nil
+}
+
+// KeepVersion records rec as a version kept aside for its SOP Instance UID.
+func (db *DB) KeepVersion(ctx context.Context, rec *index.Record) error {
+	if rec == nil || rec.Header == nil {
+		return errors.New("sqlite index: keep version: no header")
+	}
+	sop := rec.Header.String(tag.SOPInstanceUID)
+	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := db.exec(ctx, tx, `INSERT INTO instance_versions (sop_uid, transfer_syntax_uid, blob_key, size, sha256, received_at, source_ae)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, sop, rec.TransferSyntaxUID, rec.BlobKey, rec.Size, rec.SHA256[:], rec.ReceivedAt.UnixNano(), rec.SourceAE)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite index: keep version of %s: %w", sop, err)
+	}
+	return nil
+}
+
+const selectVersions = `SELECT sop_uid, transfer_syntax_uid, blob_key, size, sha256, received_at, source_ae
+	FROM instance_versions WHERE sop_uid = ? ORDER BY pk`
+
+func scanVersions(rows *sql.Rows) ([]*index.Stored, error) {
+	defer rows.Close()
+	var out []*index.Stored
+	for rows.Next() {
+		st := &index.Stored{}
+		var sum []byte
+		var at int64
+		if err := rows.Scan(&st.SOPInstanceUID, &st.TransferSyntaxUID, &st.BlobKey, &st.Size, &sum, &at, &st.SourceAE); err != nil {
+			return nil, err
+		}
+		copy(st.SHA256[:], sum)
+		st.ReceivedAt = time.Unix(0, at).UTC()
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) txVersions(ctx context.Context, tx *wtx, sop string) ([]*index.Stored, error) {
+	rows, err := db.txQuery(ctx, tx, selectVersions, sop)
+	if err != nil {
+		return nil, err
+	}
+	return scanVersions(rows)
+}
+
+// Versions returns the versions kept aside for sop, oldest first.
+func (db *DB) Versions(ctx context.Context, sop string) ([]*index.Stored, error) {
+	rows, err := db.query(ctx, selectVersions, sop)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite index: versions of %s: %w", sop, err)
+	}
+	vs, err := scanVersions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite index: versions of %s: %w", sop, err)
+	}
+	return vs, nil
 }

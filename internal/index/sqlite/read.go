@@ -93,10 +93,17 @@ func (db *DB) Instances(ctx context.Context, level index.Level, uid string) ([]*
 // BlobKeys calls fn for the blob key of every indexed instance, in indexing order. The keys
 // are read in pages, so that fn may take its time without holding a read transaction open.
 func (db *DB) BlobKeys(ctx context.Context, fn func(key string) error) error {
+	if err := db.blobKeys(ctx, "instances", fn); err != nil {
+		return err
+	}
+	return db.blobKeys(ctx, "instance_versions", fn)
+}
+
+func (db *DB) blobKeys(ctx context.Context, table string, fn func(key string) error) error {
 	const page = 1000
 	var last int64
 	for {
-		rows, err := db.query(ctx, `SELECT pk, blob_key FROM instances WHERE pk > ? ORDER BY pk LIMIT `+strconv.Itoa(page), last)
+		rows, err := db.query(ctx, `SELECT pk, blob_key FROM `+table+` WHERE pk > ? ORDER BY pk LIMIT `+strconv.Itoa(page), last)
 		if err != nil {
 			return err
 		}
