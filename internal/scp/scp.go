@@ -100,8 +100,8 @@ func (h *Handler) Authorize(_ context.Context, info *dimse.AssociationInfo) erro
 	return fmt.Errorf("calling AE %q from %s is not a known peer at that address", info.CallingAE, host)
 }
 
-// statusOf maps an archive error to a C-STORE status (PS3.4 B.2.3).
-func statusOf(err error) (dimse.Status, string) {
+// StatusOf maps an archive error to a C-STORE status (PS3.4 B.2.3).
+func StatusOf(err error) (dimse.Status, string) {
 	switch {
 	case err == nil:
 		return dimse.StatusSuccess, ""
@@ -128,7 +128,7 @@ func (h *Handler) store(ctx context.Context, w dimse.ResponseWriter, r *dimse.Re
 		Data:           r.Data,
 		Source:         r.Assoc.CallingAE,
 	})
-	st, comment := statusOf(err)
+	st, comment := StatusOf(err)
 	if err != nil && !errors.Is(err, archive.ErrConflict) {
 		h.log.Warn("C-STORE failed", "calling_ae", r.Assoc.CallingAE, "sop_uid", r.Command.AffectedSOPInstanceUID, "status", st.String(), "err", err)
 	} else if res != nil {
@@ -225,8 +225,16 @@ func answer(ident *dicom.Dataset, q *index.Query, m *index.Match) (*dicom.Datase
 			continue
 		}
 		if _, indexed := index.AttrOf(e.Tag); !indexed && meta != nil {
-			if v := meta.Element(e.Tag); v != nil {
+			v := meta.Element(e.Tag)
+			if v == nil && asksMatch(e, q) {
+				// A key with a value never matches an absent attribute (PS3.4 C.2.2.2).
+				return nil, false
+			}
+			if v != nil {
 				if k, ok := q.Key(e.Tag); ok && k.VR != vr.SQ && !index.MatchValue(k, strings.Join(meta.ElementStrings(v), `\`), q.CaseInsensitivePN, q.FuzzyPN) {
+					return nil, false
+				}
+				if e.Items != nil && !matchSequence(e, v, q) {
 					return nil, false
 				}
 				if v.IsSequence() || isASCII(v.Value) {
@@ -250,6 +258,63 @@ func answer(ident *dicom.Dataset, q *index.Query, m *index.Match) (*dicom.Datase
 		out.Remove(tag.SpecificCharacterSet)
 	}
 	return out, true
+}
+
+// asksMatch reports whether key e carries a value to match (not universal matching).
+func asksMatch(e *dicom.Element, q *index.Query) bool {
+	if e.Items != nil {
+		for _, it := range e.Items {
+			for i := range it.Elements {
+				if len(it.Elements[i].Value) > 0 {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	k, ok := q.Key(e.Tag)
+	return ok && index.KindOf(k) != index.Universal
+}
+
+// matchSequence applies sequence matching (PS3.4 C.2.2.2.6): a sequence key whose item holds
+// keys with values matches when one item of the stored sequence matches every one of them.
+// An empty item (or none) only asks for the sequence to be returned.
+func matchSequence(key, stored *dicom.Element, q *index.Query) bool {
+	if len(key.Items) == 0 {
+		return true
+	}
+	want := key.Items[0]
+	hasValue := false
+	for i := range want.Elements {
+		if len(want.Elements[i].Value) > 0 {
+			hasValue = true
+		}
+	}
+	if !hasValue {
+		return true
+	}
+	for _, item := range stored.Items {
+		ok := true
+		for i := range want.Elements {
+			w := &want.Elements[i]
+			if len(w.Value) == 0 || w.Items != nil {
+				continue
+			}
+			k := index.Key{Tag: w.Tag, VR: w.ValueVR(), Value: strings.Join(want.ElementStrings(w), `\`)}
+			got := ""
+			if se := item.Element(w.Tag); se != nil {
+				got = strings.Join(item.ElementStrings(se), `\`)
+			}
+			if !index.MatchValue(k, got, q.CaseInsensitivePN, q.FuzzyPN) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 func isASCII(b []byte) bool {
