@@ -152,7 +152,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	wq.Add("_pragma", "synchronous("+syncMode+")")
 	wq.Add("_pragma", "foreign_keys(1)")
 	wq.Set("_txlock", "immediate")
-	wdb, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
+	wdb, err := sql.Open("sqlite", fileURI(path)+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite index: open %s: %w", path, err)
 	}
@@ -169,7 +169,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	rq.Add("_pragma", "busy_timeout("+busy+")")
 	rq.Add("_pragma", "query_only(1)")
 	rq.Add("_pragma", "foreign_keys(1)")
-	rdb, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	rdb, err := sql.Open("sqlite", fileURI(path)+"?"+rq.Encode())
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite index: open %s: %w", path, err)
@@ -278,6 +278,16 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
+}
+
+// fileURI makes an SQLite file: URI for path, escaping the characters a URI gives a meaning to
+// ('?', '#', '%'), so that a data directory such as "/srv/pacs#1" opens the right file.
+func fileURI(path string) string {
+	u := url.URL{Scheme: "file", Path: path, OmitHost: true}
+	if !strings.HasPrefix(path, "/") {
+		return "file:" + u.EscapedPath()
+	}
+	return u.String()
 }
 
 // Close stops the writer (pending writes are answered first) and closes the database.
