@@ -277,6 +277,10 @@ func DecodeCommand(b []byte) (*Command, error) {
 			return binary.LittleEndian.Uint16(v), nil
 		}
 		str := func() string { return strings.TrimRight(string(v), " \x00") }
+		// AE titles: leading and trailing spaces are insignificant (PS3.5 6.2); control
+		// characters and NULs around them are trimmed in any order, so that decoding what was
+		// encoded gives the same value.
+		ae := func() string { return strings.Trim(string(v), " \x00\t\n\r\f\v") }
 		tags := func() []tag.Tag {
 			var out []tag.Tag
 			for i := 0; i+4 <= len(v); i += 4 {
@@ -300,7 +304,7 @@ func DecodeCommand(b []byte) (*Command, error) {
 		case tag.MessageIDBeingRespondedTo:
 			c.MessageIDBeingRespondedTo, err = u16()
 		case tag.MoveDestination:
-			c.MoveDestination = strings.TrimSpace(str())
+			c.MoveDestination = ae()
 		case tag.Priority:
 			x, err = u16()
 			c.Priority = Priority(x)
@@ -343,7 +347,7 @@ func DecodeCommand(b []byte) (*Command, error) {
 				c.SubOps.Warning = x
 			}
 		case tag.MoveOriginatorApplicationEntityTitle:
-			c.MoveOriginatorAE = strings.TrimSpace(str())
+			c.MoveOriginatorAE = ae()
 		case tag.MoveOriginatorMessageID:
 			c.MoveOriginatorMessageID, err = u16()
 		}
@@ -357,9 +361,11 @@ func DecodeCommand(b []byte) (*Command, error) {
 	return c, nil
 }
 
+// truncate cuts s to the n characters its VR allows, and drops the padding a cut may expose,
+// so that what is encoded decodes to itself.
 func truncate(s string, n int) string {
 	if len(s) > n {
-		return s[:n]
+		s = strings.Trim(s[:n], " \x00\t\n\r\f\v")
 	}
 	return s
 }
