@@ -233,7 +233,9 @@ exit.`)
 		}
 		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "instances": st.Instances})
 	})
-	mux.Handle("/dicom-web/", http.StripPrefix("/dicom-web", web.New(arc, web.Options{Logger: log})))
+	dweb := web.New(arc, web.Options{Logger: log})
+	mux.Handle("/dicom-web/", http.StripPrefix("/dicom-web", dweb))
+	mux.Handle("/wado", dweb) // WADO-URI (PS3.18 chapter 9) for legacy clients
 	hsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 2)
 	go func() { errc <- dsrv.Serve(dln) }()

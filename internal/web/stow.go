@@ -51,8 +51,11 @@ func (s *server) store(w http.ResponseWriter, r *http.Request) {
 	ct := r.Header.Get("Content-Type")
 	mt, params, _ := mime.ParseMediaType(ct)
 	switch {
-	case mt == dicomweb.MediaDICOMJSON || mt == dicomweb.MediaJSON || (mt == dicomweb.MultipartRelated && (params[dicomweb.ParamType] == dicomweb.MediaDICOMJSON || params[dicomweb.ParamType] == dicomweb.MediaDICOMXML)):
-		httpError(w, http.StatusUnsupportedMediaType, `storing metadata with bulk data (application/dicom+json or +xml) is not supported yet: send multipart/related; type="application/dicom" with Part 10 instances`)
+	case mt == dicomweb.MediaDICOMJSON || (mt == dicomweb.MultipartRelated && params[dicomweb.ParamType] == dicomweb.MediaDICOMJSON):
+		s.storeJSON(w, r, study, ct, mt == dicomweb.MultipartRelated)
+		return
+	case mt == dicomweb.MediaJSON || mt == dicomweb.MediaDICOMXML || (mt == dicomweb.MultipartRelated && params[dicomweb.ParamType] == dicomweb.MediaDICOMXML):
+		httpError(w, http.StatusUnsupportedMediaType, `storing %s is not supported: send multipart/related; type="application/dicom" with Part 10 instances, or multipart/related; type="application/dicom+json" with metadata and bulk data`, ct)
 		return
 	case mt != dicomweb.MultipartRelated:
 		httpError(w, http.StatusUnsupportedMediaType, `the request body must be multipart/related; type="application/dicom" (got %q)`, ct)
@@ -193,11 +196,16 @@ func (s *server) storePart(r *http.Request, p *dicomweb.Part, study string) (sto
 	if src.err != nil {
 		return item, src.err
 	}
+	return s.storeOutcome(item, res, err), nil
+}
+
+// storeOutcome completes item with what the archive did.
+func (s *server) storeOutcome(item storeItem, res *archive.StoreResult, err error) storeItem {
 	switch {
 	case err == nil:
 		item.stored = res.Instance
 		item.classUID, item.instanceUID = res.Instance.SOPClassUID, res.Instance.SOPInstanceUID
-		return item, nil
+		return item
 	case errors.Is(err, archive.ErrConflict):
 		item.reason = reasonDuplicate
 	case errors.Is(err, archive.ErrMismatch):
@@ -212,7 +220,7 @@ func (s *server) storePart(r *http.Request, p *dicomweb.Part, study string) (sto
 		item.reason = reasonProcessing
 	}
 	s.log.Warn("DICOMweb: STOW-RS instance not stored", "sop_uid", item.instanceUID, "reason", fmt.Sprintf("%04X", item.reason), "err", err)
-	return item, nil
+	return item
 }
 
 // storeResponse writes the Store Instances response (PS3.18 10.5.3): 200 when every instance

@@ -8,9 +8,22 @@
 //     (10.4.1.1.1), metadata as application/dicom+json from what the archive kept at ingest
 //     (10.4.1.1.2), frames (10.4.1.1.3) and bulk data (10.4.1.1.4) read by byte range from the
 //     stored blobs.
+//   - WADO-RS rendered resources (PS3.18 10.4, parameters of 8.3.5.1): .../instances/{i}/rendered
+//     (the first frame) and .../frames/{list}/rendered as image/jpeg or image/png, with the
+//     window, viewport and quality parameters; thumbnails of a study, a series (the middle frame
+//     of a representative instance), an instance (its middle frame) or a frame, fitted into
+//     128×128 unless a viewport is given. Frames are read by byte range as for /frames and
+//     rendered by package render; pixel data it cannot render yet (compressed transfer syntaxes,
+//     palette colour, YBR) are answered 406 naming what is missing.
 //   - STOW-RS store (PS3.18 10.5): POST /studies and /studies/{study} with
-//     multipart/related; type="application/dicom", each part streamed into the archive; the
-//     response follows 10.5.3 (ReferencedSOPSequence, FailedSOPSequence).
+//     multipart/related; type="application/dicom", each part streamed into the archive, or with
+//     multipart/related; type="application/dicom+json", metadata and bulk data (10.5.1.2), each
+//     data set written as a Part 10 file and stored; the response follows 10.5.3
+//     (ReferencedSOPSequence, FailedSOPSequence).
+//   - WADO-URI (PS3.18 chapter 9): GET /wado?requestType=WADO&studyUID=…&seriesUID=…&objectUID=…
+//     with contentType application/dicom, image/jpeg or image/png. The handler answers it at
+//     /wado of its own root, so that the same handler is also mounted, without a prefix to strip,
+//     at the server's /wado: mux.Handle("/wado", h).
 //
 // Errors are plain-text messages with the statuses of PS3.18 8.5 (400, 404, 406, 413, 415, 503).
 // Every response carries X-Content-Type-Options: nosniff; CORS is answered for the configured
@@ -55,8 +68,12 @@ type server struct {
 	log  *slog.Logger
 }
 
-// New returns the DICOMweb handler over arc. Mount it with its prefix stripped, e.g.
-// mux.Handle("/dicom-web/", http.StripPrefix("/dicom-web", web.New(arc, opts))).
+// New returns the DICOMweb handler over arc. Mount it with its prefix stripped, and at /wado for
+// WADO-URI, e.g.
+//
+//	h := web.New(arc, opts)
+//	mux.Handle("/dicom-web/", http.StripPrefix("/dicom-web", h))
+//	mux.Handle("/wado", h)
 func New(arc *archive.Service, opts Options) http.Handler {
 	if opts.MaxUploadBytes <= 0 {
 		opts.MaxUploadBytes = 4 << 30
@@ -89,6 +106,15 @@ func New(arc *archive.Service, opts Options) http.Handler {
 	mux.HandleFunc("GET /studies/{study}/series/{series}/instances/{instance}/metadata", s.metadata(index.Instance))
 	mux.HandleFunc("GET /studies/{study}/series/{series}/instances/{instance}/frames/{frames}", s.frames)
 	mux.HandleFunc("GET /studies/{study}/series/{series}/instances/{instance}/bulkdata/{tag}", s.bulkdata)
+	// WADO-RS rendered resources and thumbnails (PS3.18 10.4, 8.3.5).
+	mux.HandleFunc("GET /studies/{study}/series/{series}/instances/{instance}/rendered", s.renderedInstance(false))
+	mux.HandleFunc("GET /studies/{study}/series/{series}/instances/{instance}/frames/{frames}/rendered", s.renderedFrames(false))
+	mux.HandleFunc("GET /studies/{study}/thumbnail", s.thumbnailOf)
+	mux.HandleFunc("GET /studies/{study}/series/{series}/thumbnail", s.thumbnailOf)
+	mux.HandleFunc("GET /studies/{study}/series/{series}/instances/{instance}/thumbnail", s.renderedInstance(true))
+	mux.HandleFunc("GET /studies/{study}/series/{series}/instances/{instance}/frames/{frames}/thumbnail", s.renderedFrames(true))
+	// WADO-URI (PS3.18 chapter 9), for a handler also mounted at /wado without its prefix.
+	mux.HandleFunc("GET /wado", s.wadoURI)
 	// STOW-RS (PS3.18 10.5).
 	mux.HandleFunc("POST /studies", s.store)
 	mux.HandleFunc("POST /studies/{study}", s.store)
