@@ -7,7 +7,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/dicom/dicomjson"
@@ -48,6 +50,13 @@ func (s *server) store(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "%s", err)
 		return
 	}
+	for _, ce := range strings.Split(strings.Join(r.Header.Values("Content-Encoding"), ","), ",") {
+		if ce = strings.TrimSpace(ce); ce != "" && !strings.EqualFold(ce, "identity") {
+			w.Header().Set("Accept-Encoding", "identity") // RFC 9110 15.5.16
+			httpError(w, http.StatusUnsupportedMediaType, "request bodies with Content-Encoding %q are not supported: send them uncompressed", ce)
+			return
+		}
+	}
 	ct := r.Header.Get("Content-Type")
 	mt, params, _ := mime.ParseMediaType(ct)
 	switch {
@@ -68,7 +77,7 @@ func (s *server) store(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusRequestEntityTooLarge, "the request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, s.opts.MaxUploadBytes)
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, s.opts.MaxUploadBytes)
+	body := &idleReader{r: http.MaxBytesReader(w, r.Body, s.opts.MaxUploadBytes), rc: http.NewResponseController(w), idle: bodyIdleTimeout}
 	mr, err := dicomweb.NewReader(body, ct, dicomweb.ReaderLimits{})
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), "dicomweb: "))
@@ -110,6 +119,8 @@ func (s *server) bodyFailed(w http.ResponseWriter, r *http.Request, items []stor
 	s.log.Warn("DICOMweb: STOW-RS body failed", "remote", r.RemoteAddr, "stored_before", stored, "err", err)
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		httpError(w, http.StatusRequestTimeout, "the request body stalled for more than %v (%d instances stored before)", bodyIdleTimeout, stored)
 	case errors.As(err, &mbe):
 		httpError(w, http.StatusRequestEntityTooLarge, "the request body exceeds the limit of %d bytes (%d instances stored before)", mbe.Limit, stored)
 	case errors.Is(err, dicomweb.ErrTruncated), errors.Is(err, io.ErrUnexpectedEOF):
@@ -119,6 +130,29 @@ func (s *server) bodyFailed(w http.ResponseWriter, r *http.Request, items []stor
 	default:
 		httpError(w, http.StatusBadRequest, "the request body could not be read (%d instances stored before)", stored)
 	}
+}
+
+// bodyIdleTimeout ends an upload whose body stops arriving: a client cannot hold a connection
+// by promising gigabytes and sending nothing (TESTPLAN P-4).
+const bodyIdleTimeout = 30 * time.Second
+
+// idleReader moves the connection's read deadline forward on each read, so that a steady upload
+// of any size goes through while a stalled one fails.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	i.rc.SetReadDeadline(time.Now().Add(i.idle))
+	n, err := i.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		// Clear it: net/http's background read would otherwise cancel the request's context
+		// while the last instance is being stored.
+		i.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // errRecorder remembers the error of the reader it wraps, to tell a failure of the request
