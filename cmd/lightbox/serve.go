@@ -233,7 +233,7 @@ exit.`)
 		}
 		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "instances": st.Instances})
 	})
-	dweb := web.New(arc, web.Options{Logger: log})
+	dweb := web.New(arc, web.Options{Logger: log, CORSOrigins: cfg.HTTP.CORSOrigins, MaxUploadBytes: cfg.HTTP.MaxUploadMB << 20})
 	mux.Handle("/dicom-web/", http.StripPrefix("/dicom-web", dweb))
 	mux.Handle("/wado", dweb) // WADO-URI (PS3.18 chapter 9) for legacy clients
 	hsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}

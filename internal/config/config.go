@@ -35,6 +35,7 @@ type Config struct {
 	// CaseInsensitiveNames matches Person Names in queries ignoring case.
 	CaseInsensitiveNames bool `toml:"case_insensitive_names"`
 
+	HTTP    HTTP    `toml:"http"`
 	Index   Index   `toml:"index"`
 	Storage Storage `toml:"storage"`
 	DIMSE   DIMSE   `toml:"dimse"`
@@ -45,6 +46,15 @@ type Config struct {
 type Peer struct {
 	AETitle string `toml:"ae_title"`
 	Addr    string `toml:"addr"`
+}
+
+// HTTP configures the HTTP server (DICOMweb, WADO-URI).
+type HTTP struct {
+	// CORSOrigins are the web origins (scheme://host[:port]) whose pages may call DICOMweb, for
+	// viewers served from elsewhere; "*" allows any origin. Default none.
+	CORSOrigins []string `toml:"cors_origins"`
+	// MaxUploadMB bounds one STOW-RS request (default 4096).
+	MaxUploadMB int64 `toml:"max_upload_mb"`
 }
 
 // Index configures the index.
@@ -103,6 +113,7 @@ func Default() Config {
 		HTTPAddr:   "127.0.0.1:8080",
 		Duplicates: "reject",
 		Index:      Index{Synchronous: "full"},
+		HTTP:       HTTP{MaxUploadMB: 4096},
 		Storage:    Storage{MinFreeMB: 256},
 		DIMSE: DIMSE{MaxAssociations: 64, MaxPDU: 256 << 10,
 			ARTIMTimeout: Duration{30 * time.Second}, IdleTimeout: Duration{5 * time.Minute}},
@@ -142,6 +153,7 @@ var Env = map[string]string{
 	"LIGHTBOX_DUPLICATES": "duplicates",
 	"LIGHTBOX_LOG_LEVEL":  "log.level",
 	"LIGHTBOX_LOG_FORMAT": "log.format",
+	"LIGHTBOX_CORS":       "http.cors_origins (comma-separated)",
 }
 
 // ApplyEnv overrides c with the LIGHTBOX_* variables that are set.
@@ -158,6 +170,14 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	set("LIGHTBOX_DUPLICATES", &c.Duplicates)
 	set("LIGHTBOX_LOG_LEVEL", &c.Log.Level)
 	set("LIGHTBOX_LOG_FORMAT", &c.Log.Format)
+	if v := getenv("LIGHTBOX_CORS"); v != "" {
+		c.HTTP.CORSOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.HTTP.CORSOrigins = append(c.HTTP.CORSOrigins, o)
+			}
+		}
+	}
 	if v := getenv("LIGHTBOX_PEERS"); v != "" {
 		for _, p := range strings.Split(v, ",") {
 			peer, err := ParsePeer(strings.TrimSpace(p))
