@@ -7,7 +7,8 @@ import (
 
 // Diff compares two data sets element by element (tags, VRs, values, items and fragments) and
 // describes the first difference, or returns "" when they are equal. Odd values compare equal to
-// their padded form; group length values (gggg,0000) are not compared, as writers recompute them.
+// their padded form (with their VR's padding byte); group length values (gggg,0000) are not
+// compared, as writers recompute them.
 func Diff(a, b *Dataset) string {
 	return diff(a, b, "", false)
 }
@@ -34,7 +35,7 @@ func diff(a, b *Dataset, path string, ignoreVR bool) string {
 			return fmt.Sprintf("%s: %d items vs %d", p, len(x.Items), len(y.Items))
 		case len(x.Fragments) != len(y.Fragments):
 			return fmt.Sprintf("%s: %d fragments vs %d", p, len(x.Fragments), len(y.Fragments))
-		case !bytes.Equal(padded(x.Value), padded(y.Value)) && !x.Tag.IsGroupLength():
+		case !bytes.Equal(padded(x.Value, x.VR.Padding()), padded(y.Value, y.VR.Padding())) && !x.Tag.IsGroupLength():
 			return fmt.Sprintf("%s: values differ (%d vs %d bytes)", p, len(x.Value), len(y.Value))
 		}
 		for j := range x.Items {
@@ -43,7 +44,7 @@ func diff(a, b *Dataset, path string, ignoreVR bool) string {
 			}
 		}
 		for j := range x.Fragments {
-			if !bytes.Equal(padded(x.Fragments[j].Data), padded(y.Fragments[j].Data)) {
+			if !bytes.Equal(padded(x.Fragments[j].Data, 0), padded(y.Fragments[j].Data, 0)) {
 				return fmt.Sprintf("%s: fragment %d differs", p, j)
 			}
 		}
@@ -51,9 +52,10 @@ func diff(a, b *Dataset, path string, ignoreVR bool) string {
 	return ""
 }
 
-func padded(b []byte) []byte {
+// padded returns b made even with pad, the byte a writer adds to an odd-length value.
+func padded(b []byte, pad byte) []byte {
 	if len(b)&1 == 1 {
-		return append(append([]byte(nil), b...), 0)
+		return append(append([]byte(nil), b...), pad)
 	}
 	return b
 }
