@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, on Debian, what Lightbox's tests use as real peers and oracles (DCMTK, Orthanc and its
 # DICOMweb plugin, pydicom, sqlite3, network namespace tools), then the JavaScript test projects'
-# packages. Safe to re-run: only what is missing is installed.
+# packages and Chromium for the viewer test. Safe to re-run: only what is missing is installed.
 set -euo pipefail
 here="$(dirname "${BASH_SOURCE[0]}")"
 pkgs=(dcmtk python3-pydicom orthanc orthanc-dicomweb iproute2 util-linux sqlite3)
@@ -19,3 +19,4 @@ else
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 bash "$here/install-node-deps.sh"
+bash "$here/install-browser-deps.sh"
