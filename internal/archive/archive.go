@@ -345,16 +345,25 @@ func (s *Service) record(req StoreRequest, header *dicom.Dataset, base int64, pr
 // transfer syntax and UIDs; the data set bytes are kept as they are in the file.
 func (s *Service) StoreFile(ctx context.Context, r io.Reader, source string) (*StoreResult, error) {
 	br := &prefixReader{r: r}
-	f, err := dicom.Read(br, dicom.ReadOptions{StopAt: tag.New(0x0008, 0x0001)})
+	f, err := dicom.Read(br, dicom.ReadOptions{StopAt: tag.New(0x0008, 0x0019)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if f.Meta == nil {
 		return nil, fmt.Errorf("%w: no File Meta Information", ErrInvalid)
 	}
+	// A File Meta without its Media Storage UIDs: the data set's own identify the instance.
+	class := strings.TrimRight(f.Meta.String(tag.MediaStorageSOPClassUID), "\x00 ")
+	if class == "" {
+		class = f.Dataset.String(tag.SOPClassUID)
+	}
+	inst := strings.TrimRight(f.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 ")
+	if inst == "" {
+		inst = f.Dataset.String(tag.SOPInstanceUID)
+	}
 	req := StoreRequest{
-		SOPClassUID:    strings.TrimRight(f.Meta.String(tag.MediaStorageSOPClassUID), "\x00 "),
-		SOPInstanceUID: strings.TrimRight(f.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 "),
+		SOPClassUID:    class,
+		SOPInstanceUID: inst,
 		TransferSyntax: f.Syntax.UID,
 		Source:         source,
 	}

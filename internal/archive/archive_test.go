@@ -386,3 +386,22 @@ func TestDeleteAndSweep(t *testing.T) {
 		t.Fatalf("%d instances after sweep", st.Instances)
 	}
 }
+
+// TestStoreFileWithoutMediaStorageUIDs: a Part 10 file whose File Meta lacks its Media Storage
+// SOP Class and Instance UIDs is identified by its data set's.
+func TestStoreFileWithoutMediaStorageUIDs(t *testing.T) {
+	arc, _ := open(t, archive.Options{})
+	dir := corpustest.Need(t)
+	f, err := os.Open(corpustest.Path(dir, "dcm4che__NM-MONO2-16-13x-heart.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := arc.StoreFile(context.Background(), f, "TEST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Instance.SOPInstanceUID == "" || res.Instance.SOPClassUID != "1.2.840.10008.5.1.4.1.1.20" {
+		t.Fatalf("stored as %+v", res.Instance)
+	}
+}

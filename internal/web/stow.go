@@ -203,7 +203,7 @@ func (s *server) storePart(r *http.Request, p *dicomweb.Part, study string) (sto
 	src := &errRecorder{r: p}
 	// Read the File Meta (and, for a study-scoped request, the header up to the Study Instance
 	// UID) first: the UIDs answer a failure, and an instance of another study is not stored.
-	stop := tag.New(0x0008, 0x0001)
+	stop := tag.New(0x0008, 0x0019)
 	if study != "" {
 		stop = tag.New(0x0020, 0x000E)
 	}
@@ -214,11 +214,14 @@ func (s *server) storePart(r *http.Request, p *dicomweb.Part, study string) (sto
 	}
 	if err != nil || f.Meta == nil {
 		item.reason = reasonCannotUnderstand
+		if err == nil {
+			err = errors.New("no File Meta Information")
+		}
 		s.log.Info("DICOMweb: STOW-RS part is not a Part 10 instance", "err", err)
 		return item, nil
 	}
-	item.classUID = strings.TrimRight(f.Meta.String(tag.MediaStorageSOPClassUID), "\x00 ")
-	item.instanceUID = strings.TrimRight(f.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 ")
+	item.classUID = firstNonEmpty(strings.TrimRight(f.Meta.String(tag.MediaStorageSOPClassUID), "\x00 "), f.Dataset.String(tag.SOPClassUID))
+	item.instanceUID = firstNonEmpty(strings.TrimRight(f.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 "), f.Dataset.String(tag.SOPInstanceUID))
 	if study != "" {
 		if got := f.Dataset.String(tag.StudyInstanceUID); got != study {
 			item.reason = reasonMismatch
@@ -307,4 +310,13 @@ func (s *server) storeResponse(w http.ResponseWriter, r *http.Request, study str
 	w.Header().Set("Content-Type", dicomweb.MediaDICOMJSON)
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, x := range v {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }
