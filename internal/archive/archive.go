@@ -7,6 +7,7 @@
 package archive
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -186,7 +187,9 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 			w.Abort()
 		}
 	}()
-	cw := &countingWriter{w: w, h: sha256.New()}
+	// Large writes: bulk data arrives in the reader's small chunks.
+	bw := bufio.NewWriterSize(w, 256<<10)
+	cw := &countingWriter{w: bw, h: sha256.New()}
 	// File Meta first: the blob is a self-describing Part 10 file.
 	meta := dicom.NewDataset()
 	meta.Set(dicom.NewElement(tag.FileMetaInformationVersion, vr.OB, []byte{0, 1}))
@@ -233,6 +236,9 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 		return nil, s.storageErr(err)
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return nil, s.storageErr(err)
+	}
+	if err := bw.Flush(); err != nil {
 		return nil, s.storageErr(err)
 	}
 	rec, err := s.record(req, header, base, prefixes)

@@ -370,7 +370,9 @@ func (h *Handler) retrieveSet(ctx context.Context, q *index.Query) ([]*index.Sto
 
 // subOps runs the sub-operations of a C-MOVE or C-GET, sending pending responses with the counts
 // and a final one with the Failed SOP Instance UID List (PS3.4 C.4.2.1.4, C.4.3.1.4).
-func (h *Handler) subOps(ctx context.Context, w dimse.ResponseWriter, set []*index.Stored, send func(*index.Stored) (dimse.Status, error)) {
+// beforeFinal, when set, runs before the final response (C-MOVE releases its association to the
+// destination first, so that everything is delivered when the requestor hears the result).
+func (h *Handler) subOps(ctx context.Context, w dimse.ResponseWriter, set []*index.Stored, send func(*index.Stored) (dimse.Status, error), beforeFinal ...func()) {
 	ops := dimse.SubOperations{Remaining: uint16(min(len(set), 0xFFFF))}
 	var failed []string
 	for i, st := range set {
@@ -394,6 +396,9 @@ func (h *Handler) subOps(ctx context.Context, w dimse.ResponseWriter, set []*ind
 			p := ops
 			w.Pending(ctx, dimse.Response{Status: dimse.StatusPending, SubOps: &p})
 		}
+	}
+	for _, f := range beforeFinal {
+		f()
 	}
 	st := dimse.StatusSuccess
 	if ops.Failed > 0 || ops.Warning > 0 {
@@ -464,14 +469,25 @@ func (h *Handler) move(ctx context.Context, w dimse.ResponseWriter, r *dimse.Req
 		h.finish(ctx, w, dimse.StatusOutOfResourcesSubOps, ops, uids(set))
 		return
 	}
-	defer c.Close()
+	// Tell the requestor at once that the sub-operations start (PS3.4 C.4.2.1.4): a requestor
+	// that is also the destination (movescu) accepts the incoming association sooner.
+	start := dimse.SubOperations{Remaining: uint16(min(len(set), 0xFFFF))}
+	w.Pending(ctx, dimse.Response{Status: dimse.StatusPending, SubOps: &start})
+	closed := false
+	closeDest := func() {
+		if !closed {
+			closed = true
+			c.Close()
+		}
+	}
+	defer closeDest()
 	h.subOps(ctx, w, set, func(st *index.Stored) (dimse.Status, error) {
 		return h.sendOne(ctx, st, func(req dimse.StoreRequest) (dimse.Status, error) {
 			req.MoveOriginatorAE = r.Assoc.CallingAE
 			req.MoveOriginatorMessageID = r.Command.MessageID
 			return c.Store(ctx, req)
 		})
-	})
+	}, closeDest)
 }
 
 func (h *Handler) get(ctx context.Context, w dimse.ResponseWriter, r *dimse.Request) {

@@ -35,8 +35,8 @@ import (
 //     '* '||component||'*', OR'ed with the key's ordinary condition.
 //
 // Multi-valued attributes (index.MultiValued) and extra attributes match when any value does:
-// EXISTS over their rows in attr_values. ModalitiesInStudy matches EXISTS a series of the study
-// with a matching modality; SOPClassesInStudy EXISTS an instance of the study with a matching
+// EXISTS over their rows in attr_values. ModalitiesInStudy matches a study IN the studies of the
+// series with a matching modality; SOPClassesInStudy a study IN those of the instances with a matching
 // SOP Class UID. Counters (NumberOf…) compare their decimal text.
 //
 // Keys on attributes the index does not keep (not in index.Attrs, index.Computed or the extra
@@ -239,7 +239,9 @@ func (b *builder) keyCond(tg target, k index.Key, ci, fuzzy bool) string {
 		if c == "" {
 			return ""
 		}
-		return fmt.Sprintf("EXISTS (SELECT 1 FROM series %[1]s WHERE %[1]s.study_pk = %[2]s.pk AND %[3]s)", a, aliases[index.Study], c)
+		// An IN over the series matching the modality, not a correlated EXISTS: SQLite's planner
+		// then walks the modality index instead of every series of every study.
+		return fmt.Sprintf("%[2]s.pk IN (SELECT %[1]s.study_pk FROM series %[1]s WHERE %[3]s)", a, aliases[index.Study], c)
 	case tSOPClasses:
 		b.n++
 		a, s := "si"+strconv.Itoa(b.n), "ss"+strconv.Itoa(b.n)
@@ -247,7 +249,7 @@ func (b *builder) keyCond(tg target, k index.Key, ci, fuzzy bool) string {
 		if c == "" {
 			return ""
 		}
-		return fmt.Sprintf("EXISTS (SELECT 1 FROM series %[1]s JOIN instances %[2]s ON %[2]s.series_pk = %[1]s.pk WHERE %[1]s.study_pk = %[3]s.pk AND %[4]s)",
+		return fmt.Sprintf("%[3]s.pk IN (SELECT %[1]s.study_pk FROM series %[1]s JOIN instances %[2]s ON %[2]s.series_pk = %[1]s.pk WHERE %[4]s)",
 			s, a, aliases[index.Study], c)
 	}
 	return ""
