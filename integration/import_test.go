@@ -59,7 +59,12 @@ func TestImport(t *testing.T) {
 		if err != nil || f.Meta == nil {
 			continue
 		}
-		want[strings.TrimRight(f.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 ")] = raw[f.DatasetOffset:]
+		// The File Meta's UID, or the data set's when the File Meta lacks it (as the archive does).
+		sop := strings.TrimRight(f.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 ")
+		if sop == "" {
+			sop = f.Dataset.String(tag.SOPInstanceUID)
+		}
+		want[sop] = raw[f.DatasetOffset:]
 	}
 	junk := filepath.Join(tree, "dir1", "notes.txt")
 	if err := os.WriteFile(junk, []byte("not a DICOM file\n"), 0o644); err != nil {
