@@ -20,6 +20,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/dicomweb"
 	"github.com/lightbox-pacs/lightbox/internal/archive"
 	"github.com/lightbox-pacs/lightbox/internal/index"
+	"github.com/lightbox-pacs/lightbox/render"
 )
 
 // bigEndian is Explicit VR Big Endian (retired), whose values are swapped to little endian for
@@ -360,8 +361,12 @@ func (s *server) frames(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("frame index of %s: %w", st.SOPInstanceUID, err))
 		return
 	}
+	if len(frames) == 0 && st.TransferSyntaxUID == dicom.DeflatedExplicitVRLittleEndian {
+		s.deflatedFrames(w, r, st)
+		return
+	}
 	if len(frames) == 0 {
-		httpError(w, http.StatusNotFound, "instance %s has no frames that can be retrieved (no pixel data, or a deflated data set)", st.SOPInstanceUID)
+		httpError(w, http.StatusNotFound, "instance %s has no frames that can be retrieved (no pixel data)", st.SOPInstanceUID)
 		return
 	}
 	nums, err := parseFrameList(r.PathValue("frames"), len(frames))
@@ -417,6 +422,68 @@ func (s *server) frames(w http.ResponseWriter, r *http.Request) {
 			if _, err := io.Copy(pw, src); err != nil {
 				s.abort(r, "frames", err)
 			}
+		}
+	}
+	if err := mw.Close(); err != nil {
+		s.abort(r, "frames", err)
+	}
+}
+
+// deflatedFrames answers /frames for a Deflated Explicit VR Little Endian instance, whose frames
+// have no byte ranges in the blob: each is read from the inflated data set and sent as native
+// little endian data.
+func (s *server) deflatedFrames(w http.ResponseWriter, r *http.Request, st *index.Stored) {
+	md, err := archive.DecodeMeta(st.Metadata)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	layout, err := render.Describe(md.Dataset)
+	if err != nil {
+		httpError(w, http.StatusNotFound, "instance %s has no frames that can be retrieved: %s", st.SOPInstanceUID, err)
+		return
+	}
+	nums, err := parseFrameList(r.PathValue("frames"), frameCount(st))
+	if err != nil {
+		if errors.Is(err, archive.ErrNotFound) {
+			httpError(w, http.StatusNotFound, "%s", notFoundText(err))
+		} else {
+			httpError(w, http.StatusBadRequest, "%s", err)
+		}
+		return
+	}
+	ts := explicitLittle
+	root, partType, ok := negotiateFrames(r, ts)
+	if !ok {
+		httpError(w, http.StatusNotAcceptable, "the frames of this deflated instance are served as %s: ask for multipart/related; type=%q", ts, dicomweb.TransferSyntaxMediaType(ts))
+		return
+	}
+	bufs := make([][]byte, 0, len(nums))
+	for _, n := range nums {
+		b, err := s.deflatedFrame(r.Context(), st, n, layout.FrameSize())
+		if err != nil {
+			if errors.Is(err, archive.ErrNotFound) {
+				httpError(w, http.StatusNotFound, "%s", notFoundText(err))
+				return
+			}
+			s.fail(w, r, err)
+			return
+		}
+		bufs = append(bufs, b)
+	}
+	mw := dicomweb.NewWriter(w, root)
+	w.Header().Set("Content-Type", mw.ContentType())
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	for _, b := range bufs {
+		pw, err := mw.CreatePart(partType+"; transfer-syntax="+ts, nil)
+		if err != nil {
+			s.abort(r, "frames", err)
+		}
+		if _, err := pw.Write(b); err != nil {
+			s.abort(r, "frames", err)
 		}
 	}
 	if err := mw.Close(); err != nil {

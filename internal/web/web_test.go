@@ -45,7 +45,8 @@ var corpus = []string{
 	"cornerstone3D__TestPattern_JPEG-LS-Lossless.dcm", // JPEG-LS
 	"orthanc-tests__sample-pdf.dcm",                   // Encapsulated PDF
 	"dicomParser__report_dfl.dcm",                     // Deflated
-	"orthanc-tests__2026-03-16-OD-OF-OL.dcm",          // JPEG Lossless, OD/OF/OL values
+	"cornerstone3D__CTImage.dcm_DeflatedExplicitVRLittleEndianTransferSyntax_1.2.840.10008.1.2.1.99.dcm", // Deflated CT
+	"orthanc-tests__2026-03-16-OD-OF-OL.dcm", // JPEG Lossless, OD/OF/OL values
 }
 
 type original struct {
@@ -669,6 +670,25 @@ func TestWADOFrames(t *testing.T) {
 		_, bodies := parts(t, r)
 		if len(bodies) != 1 || !bytes.Equal(bodies[0], frags[9].Data) {
 			t.Fatalf("frame 10 differs")
+		}
+	})
+	t.Run("deflated", func(t *testing.T) {
+		// A deflated data set has no byte ranges: the frame comes from the inflated data set,
+		// as native little endian data.
+		o := fx.files["cornerstone3D__CTImage.dcm_DeflatedExplicitVRLittleEndianTransferSyntax_1.2.840.10008.1.2.1.99.dcm"]
+		r := fx.do(t, "GET", fx.instancePath(o)+"/frames/1", nil, "Accept", `multipart/related; type="application/octet-stream"`)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s", r.Status, r.body)
+		}
+		types, bodies := parts(t, r)
+		if len(bodies) != 1 || !bytes.Equal(bodies[0], o.file.Dataset.Element(tag.PixelData).Value) {
+			t.Fatalf("deflated frame differs (%d parts)", len(bodies))
+		}
+		if types[0] != "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1" {
+			t.Fatalf("part type %q", types[0])
+		}
+		if r := fx.do(t, "GET", fx.instancePath(o)+"/frames/2", nil); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("frames/2 of a one-frame instance: %s", r.Status)
 		}
 	})
 	t.Run("no pixel data", func(t *testing.T) {
