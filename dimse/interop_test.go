@@ -38,6 +38,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/dimse"
 	"github.com/lightbox-pacs/lightbox/dimse/dimsetest"
 	"github.com/lightbox-pacs/lightbox/internal/corpustest"
+	"github.com/lightbox-pacs/lightbox/internal/netnstest"
 )
 
 // toolTimeout bounds every external process.
@@ -147,51 +148,10 @@ func waitPort(t *testing.T, port int, cmd *exec.Cmd) {
 	t.Fatalf("nothing listens on %s", addr)
 }
 
-// netnsEnv marks a test process running inside the private network namespace.
-const netnsEnv = "LIGHTBOX_IN_NETNS"
-
-// isolate runs the calling top-level test inside a private network namespace, where peers that
-// listen on every interface are reachable from loopback only. Outside one, it re-executes the
-// test binary under unshare for this test alone, reports the child's outcome and returns false:
-// the caller returns at once. Inside one, it brings loopback up and returns true. It skips when
-// namespaces are not available (they need root).
+// isolate runs the calling top-level test inside a private network namespace (netnstest).
 func isolate(t *testing.T) bool {
 	t.Helper()
-	if os.Getenv(netnsEnv) != "" {
-		if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-			t.Fatalf("bring loopback up: %v: %s", err, out)
-		}
-		return true
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("peers that cannot listen on loopback only run in a private network namespace, which needs root: skipping")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("unshare not installed: skipping")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("ip (iproute2) not installed: skipping")
-	}
-	if out, err := exec.Command(unshare, "-n", "--", "true").CombinedOutput(); err != nil {
-		t.Skipf("unshare -n unavailable (%v: %s): skipping", err, strings.TrimSpace(string(out)))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	args := []string{"-n", "--", "env", netnsEnv + "=1", os.Args[0], "-test.run", "^" + t.Name() + "$", "-test.v", "-test.count=1"}
-	cmd := exec.CommandContext(ctx, unshare, args...)
-	cmd.WaitDelay = 2 * time.Second
-	out, err := cmd.CombinedOutput()
-	t.Logf("in a private network namespace:\n%s", out)
-	switch {
-	case err != nil:
-		t.Fatalf("%s in its network namespace: %v", t.Name(), err)
-	case bytes.Contains(out, []byte("--- SKIP: "+t.Name()+" ")):
-		t.Skip("skipped in its network namespace")
-	case !bytes.Contains(out, []byte("--- PASS: "+t.Name()+" ")):
-		t.Fatalf("%s did not run in its network namespace", t.Name())
-	}
-	return false
+	return netnstest.Isolate(t, netnstest.Options{})
 }
 
 // corpusFile is a corpus file that can be sent: its identity and its data set bytes.

@@ -4,7 +4,6 @@ package integration
 // namespace, where loopback is the only interface.
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"os"
@@ -17,15 +16,11 @@ import (
 
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/dicom/tag"
+	"github.com/lightbox-pacs/lightbox/internal/netnstest"
 )
 
-// netnsEnv marks a test process running inside the private network namespace.
-const netnsEnv = "LIGHTBOX_IN_NETNS"
-
-// isolate runs the calling top-level test inside a private network namespace. Outside one, it
-// re-executes the test binary under `unshare -n` for this test alone (within timeout), reports
-// the child's outcome and returns false: the caller returns at once. Inside one, it brings
-// loopback up and returns true. It skips when namespaces are not available (they need root).
+// isolate runs the calling top-level test inside a private network namespace (netnstest),
+// within timeout; the child reuses the lightbox binary built by TestMain.
 func isolate(t *testing.T, timeout time.Duration) bool {
 	t.Helper()
 	return isolateIn(t, timeout, "-n")
@@ -35,42 +30,7 @@ func isolate(t *testing.T, timeout time.Duration) bool {
 // makes the mounts a test makes vanish with it).
 func isolateIn(t *testing.T, timeout time.Duration, flags ...string) bool {
 	t.Helper()
-	if os.Getenv(netnsEnv) != "" {
-		if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-			t.Fatalf("bring loopback up: %v: %s", err, out)
-		}
-		return true
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("peers that cannot listen on loopback only run in a private network namespace, which needs root: skipping")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("unshare not installed: skipping")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("ip (iproute2) not installed: skipping")
-	}
-	if out, err := exec.Command(unshare, append(flags, "--", "true")...).CombinedOutput(); err != nil {
-		t.Skipf("unshare %v unavailable (%v: %s): skipping", flags, err, strings.TrimSpace(string(out)))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	args := append(flags, "--", "env", netnsEnv+"=1", binaryEnv+"="+binary, os.Args[0],
-		"-test.run", "^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout", timeout.String())
-	cmd := exec.CommandContext(ctx, unshare, args...)
-	cmd.WaitDelay = 2 * time.Second
-	out, err := cmd.CombinedOutput()
-	t.Logf("in private namespaces (unshare %v):\n%s", flags, out)
-	switch {
-	case err != nil:
-		t.Fatalf("%s in its namespaces: %v", t.Name(), err)
-	case bytes.Contains(out, []byte("--- SKIP: "+t.Name()+" ")):
-		t.Skip("skipped in its namespaces")
-	case !bytes.Contains(out, []byte("--- PASS: "+t.Name()+" ")):
-		t.Fatalf("%s did not run in its namespaces", t.Name())
-	}
-	return false
+	return netnstest.Isolate(t, netnstest.Options{Flags: flags, Timeout: timeout, Env: []string{binaryEnv + "=" + binary}})
 }
 
 // needTool returns the path of an external program or skips the test.
