@@ -4,7 +4,8 @@
 # packages and Chromium for the viewer test. Safe to re-run: only what is missing is installed.
 set -euo pipefail
 here="$(dirname "${BASH_SOURCE[0]}")"
-pkgs=(dcmtk python3-pydicom orthanc orthanc-dicomweb iproute2 util-linux sqlite3)
+pkgs=(dcmtk python3-pydicom orthanc orthanc-dicomweb iproute2 util-linux sqlite3
+  gcc g++ pkg-config libopenjp2-7-dev libopenjp2-tools libcharls-dev libopenjph-dev openjph-tools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
