@@ -53,6 +53,7 @@ func commands() []command {
 		{"find", "query a peer (C-FIND)", runFind},
 		{"move", "have a peer send instances to an AE title (C-MOVE)", runMove},
 		{"get", "retrieve instances from a peer into a directory (C-GET)", runGet},
+		{"transcode", "write DICOM files in another transfer syntax", runTranscode},
 		{"version", "print the version", runVersion},
 	}
 }
