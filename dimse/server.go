@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -833,4 +834,23 @@ func firstNonZero(v ...uint16) uint16 {
 		}
 	}
 	return 0
+}
+
+// AcceptedSyntaxes lists the transfer syntaxes of the presentation contexts accepted on the
+// request's association for sopClass, so that a C-GET handler can choose how to send an
+// instance (as stored, or converted to a syntax the requestor takes).
+func (w *responseWriter) AcceptedSyntaxes(sopClass string) []string {
+	return AcceptedSyntaxes(w.c.a, sopClass)
+}
+
+// AcceptedSyntaxes lists the transfer syntaxes of the presentation contexts accepted on a for
+// sopClass, in context ID order, without duplicates.
+func AcceptedSyntaxes(a *ul.Association, sopClass string) []string {
+	var out []string
+	for _, pc := range a.Contexts() {
+		if pc.AbstractSyntax == sopClass && !slices.Contains(out, pc.TransferSyntax) {
+			out = append(out, pc.TransferSyntax)
+		}
+	}
+	return out
 }

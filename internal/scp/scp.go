@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/codec/codecs"
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/dicom/tag"
 	"github.com/lightbox-pacs/lightbox/dicom/vr"
@@ -37,7 +40,13 @@ type Options struct {
 	CaseInsensitivePN bool
 	// MaxMatches bounds the responses to one C-FIND (default 10,000).
 	MaxMatches int
-	Logger     *slog.Logger
+	// Codecs converts instances for C-MOVE and C-GET peers that do not take the stored
+	// transfer syntax (default: every codec of this build).
+	Codecs *codec.Registry
+	// MaxConvertBytes bounds the size of an instance converted for such a peer (default
+	// DefaultMaxConvertBytes).
+	MaxConvertBytes int64
+	Logger          *slog.Logger
 }
 
 // Handler serves the archive over DIMSE.
@@ -64,6 +73,13 @@ func New(arc *archive.Service, opts Options) *Handler {
 	h.mux.HandleFunc(dimse.CMoveRQ, h.move, dimse.PatientRootMove, dimse.StudyRootMove)
 	h.mux.HandleFunc(dimse.CGetRQ, h.get, dimse.PatientRootGet, dimse.StudyRootGet)
 	return h
+}
+
+func (h *Handler) codecs() *codec.Registry {
+	if h.opts.Codecs != nil {
+		return h.opts.Codecs
+	}
+	return codecs.Registry()
 }
 
 // Mux returns the request multiplexer, for a dimse.Server's Handler.
@@ -458,6 +474,11 @@ func (h *Handler) move(ctx context.Context, w dimse.ResponseWriter, r *dimse.Req
 	for _, st := range set {
 		pairs[st.SOPClassUID] = appendUnique(pairs[st.SOPClassUID], st.TransferSyntaxUID)
 	}
+	for class := range pairs {
+		for _, ts := range fallbackSyntaxes {
+			pairs[class] = appendUnique(pairs[class], ts)
+		}
+	}
 	proposals := dimse.StorageProposals(pairs)
 	if len(proposals) > 128 {
 		proposals = proposals[:128]
@@ -482,7 +503,8 @@ func (h *Handler) move(ctx context.Context, w dimse.ResponseWriter, r *dimse.Req
 	}
 	defer closeDest()
 	h.subOps(ctx, w, set, func(st *index.Stored) (dimse.Status, error) {
-		return h.sendOne(ctx, st, func(req dimse.StoreRequest) (dimse.Status, error) {
+		accepted := dimse.AcceptedSyntaxes(c.Association(), st.SOPClassUID)
+		return h.sendOne(ctx, st, accepted, func(req dimse.StoreRequest) (dimse.Status, error) {
 			req.MoveOriginatorAE = r.Assoc.CallingAE
 			req.MoveOriginatorMessageID = r.Command.MessageID
 			return c.Store(ctx, req)
@@ -502,12 +524,21 @@ func (h *Handler) get(ctx context.Context, w dimse.ResponseWriter, r *dimse.Requ
 		return
 	}
 	h.subOps(ctx, w, set, func(st *index.Stored) (dimse.Status, error) {
-		return h.sendOne(ctx, st, func(req dimse.StoreRequest) (dimse.Status, error) { return w.Store(ctx, req) })
+		var accepted []string
+		if a, ok := w.(interface{ AcceptedSyntaxes(string) []string }); ok {
+			accepted = a.AcceptedSyntaxes(st.SOPClassUID)
+		}
+		return h.sendOne(ctx, st, accepted, func(req dimse.StoreRequest) (dimse.Status, error) { return w.Store(ctx, req) })
 	})
 }
 
-// sendOne sends one stored instance as stored (its data set bytes, in its transfer syntax).
-func (h *Handler) sendOne(ctx context.Context, st *index.Stored, send func(dimse.StoreRequest) (dimse.Status, error)) (dimse.Status, error) {
+// sendOne sends one stored instance as stored (its data set bytes, in its transfer syntax)
+// when the peer accepted that syntax (or when accepted is unknown), else converted into one it
+// accepted.
+func (h *Handler) sendOne(ctx context.Context, st *index.Stored, accepted []string, send func(dimse.StoreRequest) (dimse.Status, error)) (dimse.Status, error) {
+	if len(accepted) > 0 && !slices.Contains(accepted, st.TransferSyntaxUID) {
+		return h.sendConverted(ctx, st, accepted, send)
+	}
 	rc, _, err := h.arc.DatasetReader(ctx, st)
 	if err != nil {
 		return 0, err
