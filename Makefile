@@ -10,8 +10,10 @@ PKGS      ?= ./...
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## build bin/lightbox
-	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/lightbox
+build: ## build bin/lightbox with every codec (installs the codec libraries' -dev packages if missing)
+	@tags=$$(bash scripts/install-build-deps.sh) && \
+	echo $(GO) build -tags "'$$tags'" -trimpath -o $(BIN) ./cmd/lightbox && \
+	$(GO) build -tags "$$tags" -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/lightbox
 
 run: build ## build and run Lightbox on its embedded defaults (SQLite + files under ./lightbox-data)
 	$(BIN) serve
