@@ -1,0 +1,74 @@
+//go:build cgo && !nocgocodecs
+
+package openjph
+
+import (
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/codec/openjpeg"
+	"github.com/lightbox-pacs/lightbox/internal/corpustest"
+	"github.com/lightbox-pacs/lightbox/internal/fuzzbudget"
+)
+
+// maxFuzzFrame bounds the frame a fuzz input may ask for, to keep the library's memory small.
+const maxFuzzFrame = 1 << 20
+
+// fuzzImage returns the Image a fuzz input is decoded against: the one its SIZ declares when
+// that is small enough, else a 64×64 16-bit image (which the input then contradicts).
+func fuzzImage(src []byte) codec.Image {
+	im := codec.Image{Rows: 64, Columns: 64, SamplesPerPixel: 1, BitsAllocated: 16, BitsStored: 16, Photometric: "MONOCHROME2"}
+	s, err := openjpeg.ParseSIZ(src)
+	if err != nil || (len(s.Components) != 1 && len(s.Components) != 3) || s.Width > 4096 || s.Height > 4096 {
+		return im
+	}
+	c := s.Components[0]
+	cand := codec.Image{Rows: s.Height, Columns: s.Width, SamplesPerPixel: len(s.Components), BitsAllocated: 8,
+		BitsStored: c.Precision, Photometric: "MONOCHROME2"}
+	if c.Precision > 8 {
+		cand.BitsAllocated = 16
+	}
+	if c.Signed {
+		cand.PixelRepresentation = 1
+	}
+	if cand.SamplesPerPixel == 3 {
+		cand.Photometric = "RGB"
+	}
+	if cand.Check() != nil || cand.FrameSize() > maxFuzzFrame {
+		return im
+	}
+	return cand
+}
+
+// FuzzDecode feeds arbitrary codestreams to the OpenJPH decoder: an error or a frame, never a
+// crash, within the time and memory budget.
+func FuzzDecode(f *testing.F) {
+	if dir, ok := corpustest.Dir(); ok {
+		_, rows := corpustest.Manifest(f)
+		for _, r := range rows {
+			if !strings.HasPrefix(r["transfer_syntax_uid"], "1.2.840.10008.1.2.4.20") {
+				continue
+			}
+			if frames, _, err := readFrames(f, corpustest.Path(dir, r.File())); err == nil && len(frames[0]) <= fuzzbudget.MaxInput {
+				f.Add(frames[0])
+			}
+		}
+	}
+	siz := []byte{0xFF, 0x4F, 0xFF, 0x51, 0, 41, 0x40, 0}
+	for _, v := range []uint32{65535, 65535, 0, 0, 65535, 65535, 0, 0} {
+		siz = binary.BigEndian.AppendUint32(siz, v)
+	}
+	siz = append(siz, 0, 1, 15, 1, 1)
+	f.Add(append(siz, make([]byte, 200)...))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		im := fuzzImage(src)
+		fuzzbudget.Check(t, src, func() {
+			out, got, err := Decode(nil, src, im)
+			if err == nil && int64(len(out)) != got.FrameSize() {
+				t.Fatalf("decoded %d bytes for a frame of %d", len(out), got.FrameSize())
+			}
+		})
+	})
+}
