@@ -1,28 +1,56 @@
 // Package render turns the native pixel data of an image frame into an 8-bit image for display,
 // as the rendered and thumbnail resources of DICOMweb (PS3.18 8.3.5, 10.4) and WADO-URI (PS3.18
-// chapter 9) need:
+// chapter 9) need. Frames are native little endian bytes (PS3.5 8.1.1, 8.2): those of the data
+// set as stored (Describe), or those a decoder produced from a compressed frame, described by a
+// codec.Image whose photometric interpretation and planar configuration may differ from the
+// data set's (DescribeDecoded).
 //
-//   - grayscale (MONOCHROME1 and MONOCHROME2, PS3.3 C.7.6.3.1.2) of 8 or 16 bits allocated,
-//     unsigned or two's complement (Pixel Representation), with the stored bits taken from
-//     Bits Stored and High Bit (PS3.5 8.1.1), through the grayscale pipeline of PS3.3 C.11:
-//     the Modality LUT given by Rescale Slope and Intercept (C.11.1.1.2), then a VOI window
-//     (C.11.2.1.2: LINEAR, and the LINEAR_EXACT and SIGMOID functions of C.11.2.1.3) taken from
-//     the caller, else from the first Window Center and Window Width of the data set, else from
-//     the range of the frame's modality values; MONOCHROME1 is inverted so that its lowest value
-//     shows white;
-//   - RGB of 8 bits, colour-by-pixel or colour-by-plane (Planar Configuration, C.7.6.3.1.3).
+// Grayscale, MONOCHROME1 and MONOCHROME2 (PS3.3 C.7.6.3.1.2):
+//   - Bits Allocated 1 (packed, first pixel in the least significant bit; frames need not begin
+//     on a byte boundary, see Layout.FrameAt), 8, 16 and 32, unsigned or two's complement
+//     (Pixel Representation), the Bits Stored bits ending at High Bit taken and sign-extended
+//     (PS3.5 8.1.1, 8.1.2); Float Pixel Data and Double Float Pixel Data of 32 and 64 bits;
+//   - the Modality LUT (C.11.1): Rescale Slope and Intercept, or the Modality LUT Sequence
+//     (LUT Descriptor with 0 meaning 65536 entries, first value mapped signed as the pixels are,
+//     8- or 16-bit LUT Data);
+//   - the VOI LUT (C.11.2): the caller's window, else the window or VOI LUT Options.VOIIndex
+//     and Options.VOILUT select, else the data set's first window (Window Center and Width
+//     with the VOI LUT Function LINEAR, LINEAR_EXACT or SIGMOID, C.11.2.1.2 and C.11.2.1.3),
+//     else its first VOI LUT Sequence item (C.11.2.1.1), else the range of the frame's
+//     modality values (the LINEAR window of center (min + max + 1) / 2 and width
+//     max − min + 1, which maps min to black and max to white, as DCMTK's min-max window;
+//     Options.MinMax asks for it whatever the data set says). Rescale and windows are also read
+//     from the Pixel Value Transformation and Frame VOI LUT functional groups of enhanced
+//     images (C.7.6.16.2.9, C.7.6.16.2.10; see DescribeFrame);
+//   - the Presentation LUT Shape INVERSE (C.11.6.1.2) and MONOCHROME1 invert the output; on a
+//     MONOCHROME1 image INVERSE restates that inversion and does not undo it.
 //
-// Frames are given as native little endian bytes, one frame (PS3.5 8.1.1, 8.2). Anything else
-// (compressed transfer syntaxes, palette colour, YBR, other bit depths, LUT sequences) is
-// refused with an error wrapping ErrUnsupported: it needs the codec support that comes next,
-// which will decode into the same native layout and then render here. Modality and VOI LUT
-// Sequences are not applied; a window or the value range is used instead.
+// Integer frames of up to 16 bits go through a table from stored value to output value built
+// once per frame over the frame's range of stored values; 32-bit integers and floats are mapped
+// one by one.
 //
-// Images can be fitted into a size (nearest neighbour or box filter) and encoded as PNG or JPEG.
+// Colour, rendered as opaque RGBA:
+//   - RGB of 8, 16 or 32 bits allocated (the top 8 of the stored bits shown), colour-by-pixel or
+//     colour-by-plane (C.7.6.3.1.3);
+//   - YBR_FULL, YBR_ICT, and YBR_FULL_422 held native (Y1 Y2 Cb Cr for each pair of pixels),
+//     by the equations of C.7.6.3.1.2 rounded to nearest (libjpeg's conversion to within 1);
+//     YBR_PARTIAL_422 (and YBR_PARTIAL_420 given at full resolution) by the partial-range
+//     inverse; YBR_RCT by the reversible transform of ISO/IEC 15444-1 G.2 with chrominance
+//     offset by half the range; YBR of 16 bits is reduced to 8 before conversion;
+//   - PALETTE COLOR (C.7.6.3.1.5, C.7.9) with 8- or 16-bit indices, signed or not, LUTs of 8-bit
+//     (packed) or 16-bit entries, descriptors with 0 meaning 65536 entries and any first value
+//     mapped, and Segmented Palette Color Lookup Table Data (C.7.9.2: discrete, linear and
+//     indirect segments).
+//
+// Anything else (other photometric interpretations, other bit depths) is refused with an error
+// wrapping ErrUnsupported; inconsistent attributes with ErrInvalid. Overlays, shutters, Pixel
+// Padding Value, ICC profiles and presentation states are not applied.
+//
+// Images can be fitted into a size (nearest neighbour or box filter) and encoded as PNG (Sub
+// filter, Huffman-only deflate: fast, slightly larger files) or JPEG (image/jpeg).
 package render
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -31,10 +59,6 @@ import (
 	"io"
 	"math"
 	"strings"
-
-	"github.com/lightbox-pacs/lightbox/dicom"
-	"github.com/lightbox-pacs/lightbox/dicom/tag"
-	"github.com/lightbox-pacs/lightbox/dicom/uid"
 )
 
 // Errors of the package; test with errors.Is.
@@ -105,31 +129,6 @@ func (w Window) function() string {
 	return f
 }
 
-// apply maps a modality value to [0, 1] (PS3.3 C.11.2.1.2.1, C.11.2.1.3.1 and C.11.2.1.3.2,
-// with ymin 0 and ymax 1).
-func (w Window) apply(x float64) float64 {
-	c, wd := w.Center, w.Width
-	switch w.function() {
-	case LinearExact:
-		switch {
-		case x <= c-wd/2:
-			return 0
-		case x > c+wd/2:
-			return 1
-		}
-		return (x-c)/wd + 0.5
-	case Sigmoid:
-		return 1 / (1 + math.Exp(-4*(x-c)/wd))
-	}
-	switch {
-	case x <= c-0.5-(wd-1)/2:
-		return 0
-	case x > c-0.5+(wd-1)/2:
-		return 1
-	}
-	return (x-(c-0.5))/(wd-1) + 0.5
-}
-
 // Filter is how an image is resampled to fit a size.
 type Filter int
 
@@ -156,211 +155,16 @@ type Options struct {
 	Quality int
 	// MaxPixels bounds Rows × Columns (DefaultMaxPixels when 0).
 	MaxPixels int64
-}
-
-// Layout describes the pixel data of an image from its Image Pixel Module (PS3.3 C.7.6.3) and
-// Modality LUT attributes.
-type Layout struct {
-	Rows, Columns   int
-	SamplesPerPixel int
-	Photometric     string
-	BitsAllocated   int
-	BitsStored      int
-	HighBit         int
-	Signed          bool
-	Planar          bool // colour-by-plane
-	Slope           float64
-	Intercept       float64
-	// Window is the first window of the data set, nil when it has none (or an unusable one).
-	Window *Window
-}
-
-// FrameSize is the number of bytes of one native frame.
-func (l *Layout) FrameSize() int {
-	return l.Rows * l.Columns * l.SamplesPerPixel * (l.BitsAllocated / 8)
-}
-
-// Describe reads the layout of the pixel data described by meta, and refuses (with an error
-// wrapping ErrUnsupported) what this package cannot render.
-func Describe(meta *dicom.Dataset) (*Layout, error) {
-	geti := func(t tag.Tag, def int64) int64 {
-		if v, ok := meta.Int(t); ok {
-			return v
-		}
-		return def
-	}
-	l := &Layout{
-		Rows:            int(geti(tag.Rows, 0)),
-		Columns:         int(geti(tag.Columns, 0)),
-		SamplesPerPixel: int(geti(tag.SamplesPerPixel, 1)),
-		Photometric:     strings.ToUpper(strings.TrimSpace(meta.String(tag.PhotometricInterpretation))),
-		BitsAllocated:   int(geti(tag.BitsAllocated, 0)),
-		Signed:          geti(tag.PixelRepresentation, 0) == 1,
-		Planar:          geti(tag.PlanarConfiguration, 0) == 1,
-		Slope:           1,
-	}
-	if !meta.Has(tag.PixelData) && !meta.Has(tag.Rows) {
-		return nil, fmt.Errorf("%w: the instance has no pixel data", ErrUnsupported)
-	}
-	if l.Rows <= 0 || l.Columns <= 0 || l.Rows > 65535 || l.Columns > 65535 {
-		return nil, fmt.Errorf("%w: image of %d rows and %d columns", ErrInvalid, l.Rows, l.Columns)
-	}
-	l.BitsStored = int(geti(tag.BitsStored, int64(l.BitsAllocated)))
-	l.HighBit = int(geti(tag.HighBit, int64(l.BitsStored-1)))
-	switch l.Photometric {
-	case "MONOCHROME1", "MONOCHROME2":
-		if l.SamplesPerPixel != 1 {
-			return nil, fmt.Errorf("%w: %s with %d samples per pixel", ErrInvalid, l.Photometric, l.SamplesPerPixel)
-		}
-		if l.BitsAllocated != 8 && l.BitsAllocated != 16 {
-			return nil, fmt.Errorf("%w: %s of %d bits allocated: 8 and 16 are rendered; other depths need the codec support that comes next",
-				ErrUnsupported, l.Photometric, l.BitsAllocated)
-		}
-	case "RGB":
-		if l.SamplesPerPixel != 3 {
-			return nil, fmt.Errorf("%w: RGB with %d samples per pixel", ErrInvalid, l.SamplesPerPixel)
-		}
-		if l.BitsAllocated != 8 {
-			return nil, fmt.Errorf("%w: RGB of %d bits allocated: 8 is rendered; other depths need the codec support that comes next",
-				ErrUnsupported, l.BitsAllocated)
-		}
-	case "":
-		return nil, fmt.Errorf("%w: no Photometric Interpretation", ErrInvalid)
-	default:
-		return nil, fmt.Errorf("%w: photometric interpretation %s needs the codec support that comes next (MONOCHROME1, MONOCHROME2 and RGB are rendered)",
-			ErrUnsupported, l.Photometric)
-	}
-	if l.BitsStored < 1 || l.BitsStored > l.BitsAllocated || l.HighBit < l.BitsStored-1 || l.HighBit >= l.BitsAllocated {
-		return nil, fmt.Errorf("%w: Bits Stored %d and High Bit %d do not fit in %d bits allocated",
-			ErrInvalid, l.BitsStored, l.HighBit, l.BitsAllocated)
-	}
-	if v, ok := meta.Float(tag.RescaleSlope); ok && v != 0 && !math.IsNaN(v) && !math.IsInf(v, 0) {
-		l.Slope = v
-	}
-	if v, ok := meta.Float(tag.RescaleIntercept); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
-		l.Intercept = v
-	}
-	cs, ws := meta.Floats(tag.WindowCenter), meta.Floats(tag.WindowWidth)
-	if len(cs) > 0 && len(ws) > 0 {
-		w := &Window{Center: cs[0], Width: ws[0], Function: meta.String(tag.VOILUTFunction)}
-		if w.Validate() == nil {
-			l.Window = w
-		}
-	}
-	return l, nil
-}
-
-// CheckTransferSyntax refuses, with an error wrapping ErrUnsupported, a transfer syntax whose
-// frames are not native: those need a codec first.
-func CheckTransferSyntax(ts string) error {
-	if dicom.IsNative(ts) {
-		return nil
-	}
-	return fmt.Errorf("%w: transfer syntax %s (%s) is compressed: rendering it needs the codec support that comes next",
-		ErrUnsupported, ts, uid.Name(ts))
-}
-
-// Frame renders one native little endian frame of the image described by meta.
-func Frame(meta *dicom.Dataset, frame []byte, opts Options) (image.Image, error) {
-	l, err := Describe(meta)
-	if err != nil {
-		return nil, err
-	}
-	return l.Frame(frame, opts)
-}
-
-// Frame renders one native little endian frame of the image l describes.
-func (l *Layout) Frame(frame []byte, opts Options) (image.Image, error) {
-	maxPixels := opts.MaxPixels
-	if maxPixels <= 0 {
-		maxPixels = DefaultMaxPixels
-	}
-	if int64(l.Rows)*int64(l.Columns) > maxPixels {
-		return nil, fmt.Errorf("%w: %d×%d pixels (the limit is %d)", ErrTooLarge, l.Columns, l.Rows, maxPixels)
-	}
-	if len(frame) < l.FrameSize() {
-		return nil, fmt.Errorf("%w: frame of %d bytes, %d expected for %d×%d×%d samples of %d bits",
-			ErrInvalid, len(frame), l.FrameSize(), l.Columns, l.Rows, l.SamplesPerPixel, l.BitsAllocated)
-	}
-	var img image.Image
-	if l.Photometric == "RGB" {
-		img = l.rgb(frame)
-	} else {
-		win := l.Window
-		if opts.Window != nil {
-			if err := opts.Window.Validate(); err != nil {
-				return nil, err
-			}
-			win = opts.Window
-		}
-		img = l.gray(frame, win)
-	}
-	if opts.Size != (image.Point{}) {
-		img = Fit(img, opts.Size, opts.Filter)
-	}
-	return img, nil
-}
-
-// gray renders a grayscale frame through a table from stored value to output value.
-func (l *Layout) gray(frame []byte, win *Window) *image.Gray {
-	n := l.Rows * l.Columns
-	shift := uint(l.HighBit + 1 - l.BitsStored)
-	mask := uint32(1)<<uint(l.BitsStored) - 1
-	raw := func(i int) uint32 {
-		if l.BitsAllocated == 8 {
-			return (uint32(frame[i]) >> shift) & mask
-		}
-		return (uint32(binary.LittleEndian.Uint16(frame[2*i:])) >> shift) & mask
-	}
-	stored := func(u uint32) float64 {
-		if l.Signed && u&(1<<uint(l.BitsStored-1)) != 0 {
-			return float64(int64(u) - int64(1)<<uint(l.BitsStored))
-		}
-		return float64(u)
-	}
-	modality := func(u uint32) float64 { return stored(u)*l.Slope + l.Intercept }
-	if win == nil {
-		// No window: the range of the frame's modality values, mapped exactly onto 0…255.
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for i := 0; i < n; i++ {
-			v := modality(raw(i))
-			lo, hi = min(lo, v), max(hi, v)
-		}
-		win = &Window{Center: (lo + hi) / 2, Width: hi - lo, Function: LinearExact}
-		if !(hi > lo) {
-			win.Width = 1
-		}
-	}
-	lut := make([]uint8, mask+1)
-	for u := range lut {
-		y := win.apply(modality(uint32(u)))
-		v := uint8(math.Round(255 * y))
-		if l.Photometric == "MONOCHROME1" {
-			v = 255 - v
-		}
-		lut[u] = v
-	}
-	img := image.NewGray(image.Rect(0, 0, l.Columns, l.Rows))
-	for i := 0; i < n; i++ {
-		img.Pix[i] = lut[raw(i)]
-	}
-	return img
-}
-
-// rgb renders an 8-bit RGB frame.
-func (l *Layout) rgb(frame []byte) *image.RGBA {
-	n := l.Rows * l.Columns
-	img := image.NewRGBA(image.Rect(0, 0, l.Columns, l.Rows))
-	for i := 0; i < n; i++ {
-		p := img.Pix[4*i : 4*i+4 : 4*i+4]
-		if l.Planar {
-			p[0], p[1], p[2] = frame[i], frame[n+i], frame[2*n+i]
-		} else {
-			p[0], p[1], p[2] = frame[3*i], frame[3*i+1], frame[3*i+2]
-		}
-		p[3] = 255
-	}
-	return img
+	// VOIIndex selects, when Window is nil, which of the image's VOI transformations applies
+	// (PS3.3 C.11.2): the window made of the VOIIndex-th values of Window Center and Window
+	// Width, or with VOILUT the VOIIndex-th item of the VOI LUT Sequence; 0 is the first. An
+	// index the image does not have is refused with ErrInvalid.
+	VOIIndex int
+	// VOILUT prefers the VOI LUT Sequence to the windows.
+	VOILUT bool
+	// MinMax, when Window is nil, ignores the image's VOI attributes and windows the range of
+	// the frame's modality values, as is done when the image has none.
+	MinMax bool
 }
 
 // FitSize is the size of an image of size src scaled to fit into box keeping its aspect ratio; a
@@ -449,6 +253,12 @@ func resample(dst []byte, dstStride int, ds image.Point, src []byte, srcStride i
 func Encode(w io.Writer, img image.Image, mediaType string, quality int) error {
 	switch mediaType {
 	case PNG:
+		if ok, err := encodePNG(w, img); ok {
+			if err != nil {
+				return fmt.Errorf("render: encode PNG: %w", err)
+			}
+			return nil
+		}
 		enc := png.Encoder{CompressionLevel: png.BestSpeed}
 		if err := enc.Encode(w, img); err != nil {
 			return fmt.Errorf("render: encode PNG: %w", err)
