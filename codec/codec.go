@@ -52,7 +52,7 @@ type Image struct {
 // Allocated / 8, rounded up to whole bytes for Bits Allocated 1; YBR_FULL_422 kept native holds
 // two samples per pixel (PS3.3 C.7.6.3.1.2). It is -1 when the attributes are out of range.
 func (im Image) FrameSize() int64 {
-	if im.Rows <= 0 || im.Columns <= 0 || im.SamplesPerPixel <= 0 || im.Rows > 65535 || im.Columns > 65535 {
+	if im.Rows <= 0 || im.Columns <= 0 || im.SamplesPerPixel <= 0 || im.Rows > 65535 || im.Columns > 65535 || im.SamplesPerPixel > 65535 {
 		return -1
 	}
 	px := int64(im.Rows) * int64(im.Columns)

@@ -76,13 +76,18 @@ func Frames(ds *dicom.Dataset) ([][]byte, error) {
 			return nil, fmt.Errorf("%w: Pixel Data left in the source", ErrUnsupported)
 		}
 		if im.BitsAllocated == 1 {
+			// Frames of packed bits follow each other without byte alignment (PS3.5 8.1.1).
+			bits := int64(im.Rows) * int64(im.Columns) * int64(im.SamplesPerPixel)
+			if int64(n) > int64(len(px.Value))*8/bits {
+				return nil, fmt.Errorf("%w: Pixel Data of %d bytes holds fewer than %d frames of %d bits", ErrCorrupt, len(px.Value), n, bits)
+			}
 			return [][]byte{px.Value}, nil
 		}
 		size := im.FrameSize()
 		if px.Tag == tag.FloatPixelData || px.Tag == tag.DoubleFloatPixelData {
 			size = int64(im.Rows) * int64(im.Columns) * int64(im.SamplesPerPixel) * int64(im.BitsAllocated/8)
 		}
-		if size <= 0 || size*int64(n) > int64(len(px.Value)) {
+		if size <= 0 || int64(n) > int64(len(px.Value))/size {
 			return nil, fmt.Errorf("%w: Pixel Data of %d bytes holds fewer than %d frames of %d bytes", ErrCorrupt, len(px.Value), n, size)
 		}
 		out := make([][]byte, n)
@@ -103,6 +108,11 @@ func Frames(ds *dicom.Dataset) ([][]byte, error) {
 	data := frags[1:]
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: encapsulated Pixel Data without fragments", ErrCorrupt)
+	}
+	// Each fragment holds data of one frame only (PS3.5 A.4), so there are at least as many
+	// fragments as frames; this also bounds what the tables below may allocate.
+	if n > len(data) {
+		return nil, fmt.Errorf("%w: %d frames in %d fragments", ErrCorrupt, n, len(data))
 	}
 	// Offsets of fragment items relative to the first fragment's item tag.
 	pos := make([]int64, len(data)+1)
@@ -176,14 +186,14 @@ func Frames(ds *dicom.Dataset) ([][]byte, error) {
 	return nil, fmt.Errorf("%w: cannot tell the %d frames apart among %d fragments", ErrCorrupt, n, len(data))
 }
 
-// startsCodestream reports whether b begins a JPEG family codestream (SOI, or a JPEG 2000 SOC),
-// a JP2 file, or an RLE header (PS3.5 G.3.1: a segment count of 1 to 15 followed by the
-// first segment's offset 64).
+// startsCodestream reports whether b begins a JPEG family codestream (SOI, a JPEG 2000 SOC or a
+// JPEG XL signature), a JP2 or JPEG XL container, or an RLE header (PS3.5 G.5: a segment count
+// of 1 to 15 followed by the first segment's offset 64).
 func startsCodestream(b []byte) bool {
 	switch {
-	case len(b) >= 2 && b[0] == 0xFF && (b[1] == 0xD8 || b[1] == 0x4F):
+	case len(b) >= 2 && b[0] == 0xFF && (b[1] == 0xD8 || b[1] == 0x4F || b[1] == 0x0A):
 		return true
-	case len(b) >= 12 && bytes.Equal(b[4:8], []byte("jP  ")):
+	case len(b) >= 12 && (bytes.Equal(b[4:8], []byte("jP  ")) || bytes.Equal(b[4:8], []byte("JXL "))):
 		return true
 	case len(b) >= 8:
 		n := binary.LittleEndian.Uint32(b)
