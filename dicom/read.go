@@ -85,6 +85,10 @@ type ReadOptions struct {
 	// a reader over the value's bytes as encoded (big endian values are not swapped). Bytes the
 	// handler does not read are skipped. A handler error ends the read.
 	BulkHandler func(e *Element, r io.Reader) error
+	// KeepInline, when set, is asked about each value BulkThreshold would leave in the source,
+	// with its tag and length: true loads it all the same (lookup tables that renderers need,
+	// say, while pixel data stay bulk).
+	KeepInline func(t tag.Tag, length int64) bool
 	// TransferSyntax is the encoding of a bare data set (no File Meta). Empty: detect it.
 	TransferSyntax string
 	Limits         Limits
@@ -591,7 +595,7 @@ func (d *decoder) readValue(ds *Dataset, e *Element, explicit bool) error {
 	if d.lim.MaxValueLength > 0 && n > d.lim.MaxValueLength {
 		return d.errAt(e.Offset, t, true, fmt.Errorf("%w: value length %d over the limit of %d", ErrLimit, n, d.lim.MaxValueLength))
 	}
-	if d.opts.BulkThreshold > 0 && n > d.opts.BulkThreshold {
+	if d.opts.BulkThreshold > 0 && n > d.opts.BulkThreshold && (d.opts.KeepInline == nil || !d.opts.KeepInline(t, n)) {
 		e.Bulk = true
 		e.BigEndian = d.bigEndian
 		if !d.canRange {

@@ -330,3 +330,26 @@ func DecodeFrames(b []byte) ([]Frame, error) {
 	}
 	return out, nil
 }
+
+// maxInlineLUT bounds a lookup table kept in the metadata whatever the bulk threshold.
+const maxInlineLUT = 1 << 20
+
+// keepInline keeps lookup tables in the metadata even when they are longer than the bulk
+// threshold: rendering needs palettes (PS3.3 C.7.9), Modality and VOI LUT Sequences (C.11.1,
+// C.11.2) without opening the blob, and a sequence holding a bulk value is not kept at all.
+func keepInline(t tag.Tag, n int64) bool {
+	if n > maxInlineLUT {
+		return false
+	}
+	switch t {
+	case tag.LUTData,
+		tag.RedPaletteColorLookupTableData, tag.GreenPaletteColorLookupTableData,
+		tag.BluePaletteColorLookupTableData, tag.AlphaPaletteColorLookupTableData,
+		tag.LargeRedPaletteColorLookupTableData, tag.LargeGreenPaletteColorLookupTableData,
+		tag.LargeBluePaletteColorLookupTableData,
+		tag.SegmentedRedPaletteColorLookupTableData, tag.SegmentedGreenPaletteColorLookupTableData,
+		tag.SegmentedBluePaletteColorLookupTableData, tag.SegmentedAlphaPaletteColorLookupTableData:
+		return true
+	}
+	return false
+}
