@@ -127,18 +127,18 @@ func syntaxNamesHelp() string {
 }
 
 func printCodecs(e *env, reg *codec.Registry) {
-	fmt.Fprintf(e.stdout, "%-24s %-6s %-6s %s\n", "TRANSFER SYNTAX", "DECODE", "ENCODE", "IMPLEMENTATION")
-	for _, c := range reg.Codecs() {
-		yn := func(b bool) string {
-			if b {
-				return "yes"
-			}
-			return "-"
+	fmt.Fprintf(e.stdout, "%-24s %-7s %-7s %-32s %s\n", "TRANSFER SYNTAX", "DECODE", "ENCODE", "IMPLEMENTATION", "NAME")
+	yn := func(b bool) string {
+		if b {
+			return "yes"
 		}
-		fmt.Fprintf(e.stdout, "%-24s %-6s %-6s %s (%s)\n", c.TransferSyntax, yn(c.Decoder != nil), yn(c.Encoder != nil), c.Name, uid.Name(c.TransferSyntax))
+		return "-"
+	}
+	for _, c := range reg.Codecs() {
+		fmt.Fprintf(e.stdout, "%-24s %-7s %-7s %-32s %s\n", c.TransferSyntax, yn(c.Decoder != nil), yn(c.Encoder != nil), c.Name, uid.Name(c.TransferSyntax))
 	}
 	if !codecs.CGO {
-		fmt.Fprintln(e.stdout, "\nThis build has no cgo codecs: JPEG 2000, HTJ2K and JPEG-LS need a build with cgo and the OpenJPEG, CharLS and OpenJPH development packages.")
+		fmt.Fprintln(e.stdout, "\nThis build has no cgo codecs: JPEG 2000, HTJ2K and JPEG-LS need a build with cgo and the OpenJPEG, CharLS and OpenJPH development packages (make build installs them).")
 	}
 }
 
