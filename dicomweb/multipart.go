@@ -407,3 +407,39 @@ func (w *Writer) Close() error {
 	}
 	return nil
 }
+
+// Framing makes the delimiters and part headers of a multipart/related payload whose parts'
+// contents the caller copies to the destination itself: the payload's length can then be known
+// before it is written (an HTTP Content-Length), and a file's content can go from the file to
+// the connection without passing through a buffer (sendfile). The bytes are those Writer
+// writes.
+type Framing struct {
+	boundary string
+	partType string
+}
+
+// NewFraming returns the framing of a payload whose parts are of media type partType (the type
+// parameter), with a random boundary.
+func NewFraming(partType string) *Framing {
+	return &Framing{boundary: multipart.NewWriter(io.Discard).Boundary(), partType: partType}
+}
+
+// ContentType returns the Content-Type of the payload: multipart/related; type=…; boundary=….
+func (f *Framing) ContentType() string { return MultipartType(f.partType, f.boundary) }
+
+// Part returns what precedes the content of part i (from 0): its delimiter line, after a CRLF
+// unless it is the first part, and its Content-Type header field.
+func (f *Framing) Part(i int, contentType string) []byte {
+	b := make([]byte, 0, 2+2+len(f.boundary)+2+len("Content-Type: ")+len(contentType)+4)
+	if i > 0 {
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "--"...)
+	b = append(b, f.boundary...)
+	b = append(b, "\r\nContent-Type: "...)
+	b = append(b, contentType...)
+	return append(b, "\r\n\r\n"...)
+}
+
+// End returns the close delimiter, which follows the last part's content.
+func (f *Framing) End() []byte { return []byte("\r\n--" + f.boundary + "--\r\n") }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
+	"net/textproto"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -221,4 +224,56 @@ func FuzzMultipartReader(f *testing.F) {
 			t.Fatalf("read %d bytes of content from a %d-byte body", total, len(body))
 		}
 	})
+}
+
+// The bytes of a Framing payload are those of a Writer payload with the same boundary, and read
+// back as written.
+func TestFraming(t *testing.T) {
+	f := dicomweb.NewFraming(dicomweb.MediaDICOM)
+	contents := []string{"first\r\n--not a delimiter", "", "third"}
+	var got bytes.Buffer
+	for i, c := range contents {
+		got.Write(f.Part(i, dicomweb.MediaDICOM+"; transfer-syntax=1.2.840.10008.1.2.1"))
+		got.WriteString(c)
+	}
+	got.Write(f.End())
+
+	_, params, err := mime.ParseMediaType(f.ContentType())
+	if err != nil || params["type"] != dicomweb.MediaDICOM {
+		t.Fatalf("Content-Type %q: %v", f.ContentType(), err)
+	}
+	var want bytes.Buffer
+	mw := multipart.NewWriter(&want)
+	if err := mw.SetBoundary(params["boundary"]); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range contents {
+		pw, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {dicomweb.MediaDICOM + "; transfer-syntax=1.2.840.10008.1.2.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(pw, c)
+	}
+	mw.Close()
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatalf("framing:\n%q\nwant\n%q", got.Bytes(), want.Bytes())
+	}
+
+	r, err := dicomweb.NewReader(bytes.NewReader(got.Bytes()), f.ContentType(), dicomweb.ReaderLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range contents {
+		p, err := r.NextPart()
+		if err != nil {
+			t.Fatalf("part %d: %v", i, err)
+		}
+		b, err := io.ReadAll(p)
+		if err != nil || string(b) != c {
+			t.Fatalf("part %d: %q, %v; want %q", i, b, err, c)
+		}
+	}
+	if _, err := r.NextPart(); err != io.EOF {
+		t.Fatalf("after the last part: %v", err)
+	}
 }

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"cmp"
 	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,6 +46,15 @@ type searchPlan struct {
 	// post: instance-level keys the index does not keep, matched on the metadata.
 	post     []index.Key
 	warnings []string
+	// returned: the defaults and explicit attributes, each once, in tag order, so that a result
+	// is built by appending.
+	returned []returnKey
+}
+
+// returnKey is an attribute a result holds; explicit when the request names it.
+type returnKey struct {
+	tag      tag.Tag
+	explicit bool
 }
 
 // plan builds the index query of a QIDO-RS request (PS3.18 8.3.4, 10.6.1).
@@ -121,7 +132,30 @@ func plan(level index.Level, r *http.Request) (*searchPlan, error) {
 		// Paging happens after matching on the metadata.
 		sp.q.Limit, sp.q.Offset = 0, 0
 	}
+	sp.returned = returnOrder(sp.defaults, sp.explicit)
 	return sp, nil
+}
+
+// returnOrder merges the default and explicit return attributes into one list in tag order,
+// each once, explicit when the request names it.
+func returnOrder(defaults, explicit []tag.Tag) []returnKey {
+	out := make([]returnKey, 0, len(defaults)+len(explicit))
+	for _, t := range defaults {
+		out = append(out, returnKey{tag: t})
+	}
+	for _, t := range explicit {
+		out = append(out, returnKey{tag: t, explicit: true})
+	}
+	slices.SortStableFunc(out, func(a, b returnKey) int { return cmp.Compare(a.tag, b.tag) })
+	merged := out[:0]
+	for _, k := range out {
+		if n := len(merged); n > 0 && merged[n-1].tag == k.tag {
+			merged[n-1].explicit = merged[n-1].explicit || k.explicit
+			continue
+		}
+		merged = append(merged, k)
+	}
+	return merged
 }
 
 // search answers QIDO-RS requests at level (PS3.18 10.6).
@@ -241,7 +275,7 @@ func (s *server) result(base string, sp *searchPlan, m *index.Match) (*dicom.Dat
 			return nil, false
 		}
 	}
-	out := dicom.NewDataset()
+	out := &dicom.Dataset{Offset: -1, Elements: make([]dicom.Element, 0, len(sp.returned)+1)}
 	out.SetString(tag.SpecificCharacterSet, vr.CS, "ISO_IR 192")
 	set := func(t tag.Tag, explicit bool) {
 		if out.Has(t) {
@@ -281,11 +315,8 @@ func (s *server) result(base string, sp *searchPlan, m *index.Match) (*dicom.Dat
 			out.Set(dicom.Element{Tag: t, VR: v, Offset: -1})
 		}
 	}
-	for _, t := range sp.defaults {
-		set(t, false)
-	}
-	for _, t := range sp.explicit {
-		set(t, true)
+	for _, k := range sp.returned {
+		set(k.tag, k.explicit)
 	}
 	if sp.params.IncludeAll {
 		for i := range m.Attrs.Elements {

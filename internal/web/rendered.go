@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lightbox-pacs/lightbox/codec"
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/dicom/tag"
 	"github.com/lightbox-pacs/lightbox/dicomweb"
@@ -332,7 +333,7 @@ func (s *server) representative(insts []*index.Stored) (*index.Stored, error) {
 			continue
 		}
 		st := series[i]
-		err := renderable(st)
+		err := renderable(s.codecs(), st)
 		if err == nil {
 			return st, nil
 		}
@@ -348,14 +349,21 @@ func hasPixels(st *index.Stored) bool {
 	return len(st.Frames) > 0 || (st.TransferSyntaxUID == dicom.DeflatedExplicitVRLittleEndian && st.NumberOfFrames > 0)
 }
 
-// renderable checks an instance's transfer syntax and image attributes without reading its blob.
-func renderable(st *index.Stored) error {
-	if err := render.CheckTransferSyntax(st.TransferSyntaxUID); err != nil {
-		return err
-	}
+// renderable checks an instance's transfer syntax and image attributes without reading its
+// blob: a compressed syntax needs a decoder in reg, and its frames are described once decoded.
+func renderable(reg *codec.Registry, st *index.Stored) error {
 	md, err := archive.DecodeMeta(st.Metadata)
 	if err != nil {
 		return fmt.Errorf("metadata of %s: %w", st.SOPInstanceUID, err)
+	}
+	if ts := st.TransferSyntaxUID; !dicom.IsNative(ts) {
+		if !reg.CanDecode(ts) {
+			return errCannotDecode(ts)
+		}
+		if _, _, err := codec.ImageOf(md.Dataset); err != nil {
+			return fmt.Errorf("%w: image pixel attributes of %s: %w", render.ErrUnsupported, st.SOPInstanceUID, err)
+		}
+		return nil
 	}
 	_, err = render.Describe(md.Dataset)
 	return err
@@ -375,26 +383,23 @@ func middleFrame(st *index.Stored) int {
 }
 
 // renderFrame reads frame n (from 1) of st by byte range, as Retrieve Frames does, and renders
-// it. Compressed transfer syntaxes and unsupported images give errors wrapping
+// it; a frame in a compressed transfer syntax is decoded first (see renderDecoded).
+// Unsupported images, and compressed syntaxes this build cannot decode, give errors wrapping
 // render.ErrUnsupported.
 func (s *server) renderFrame(ctx context.Context, st *index.Stored, n int, opts render.Options) (image.Image, error) {
-	if err := render.CheckTransferSyntax(st.TransferSyntaxUID); err != nil {
-		return nil, err
-	}
 	md, err := archive.DecodeMeta(st.Metadata)
 	if err != nil {
 		return nil, fmt.Errorf("metadata of %s: %w", st.SOPInstanceUID, err)
 	}
-	layout, err := render.Describe(md.Dataset)
+	if !dicom.IsNative(st.TransferSyntaxUID) {
+		return s.renderDecoded(ctx, st, md.Dataset, n, opts)
+	}
+	layout, err := render.DescribeFrame(md.Dataset, nil, n-1)
 	if err != nil {
 		return nil, err
 	}
-	maxPixels := opts.MaxPixels
-	if maxPixels <= 0 {
-		maxPixels = render.DefaultMaxPixels
-	}
-	if int64(layout.Rows)*int64(layout.Columns) > maxPixels {
-		return nil, fmt.Errorf("%w: %d×%d pixels (the limit is %d)", render.ErrTooLarge, layout.Columns, layout.Rows, maxPixels)
+	if err := checkPixels(layout.Rows, layout.Columns, opts); err != nil {
+		return nil, err
 	}
 	size := layout.FrameSize()
 	var buf []byte
@@ -407,6 +412,45 @@ func (s *server) renderFrame(ctx context.Context, st *index.Stored, n int, opts 
 		return nil, err
 	}
 	return layout.Frame(buf, opts)
+}
+
+// renderDecoded renders frame n (from 1) of st, stored in a compressed transfer syntax: only
+// that frame's bytes are read (its byte ranges in the blob), decoded by the registry, and
+// described by render.DescribeFrame from the Image the decoder returns (which may differ from
+// the metadata: a YBR_FULL_422 JPEG decodes to RGB) and the metadata's LUTs and windows.
+func (s *server) renderDecoded(ctx context.Context, st *index.Stored, meta *dicom.Dataset, n int, opts render.Options) (image.Image, error) {
+	if ts := st.TransferSyntaxUID; !s.codecs().CanDecode(ts) {
+		return nil, errCannotDecode(ts)
+	}
+	src, err := s.newFrameSource(st, meta)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	if err := checkPixels(src.im.Rows, src.im.Columns, opts); err != nil {
+		return nil, err
+	}
+	pix, im, err := src.native(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	layout, err := render.DescribeFrame(meta, &im, n-1)
+	if err != nil {
+		return nil, err
+	}
+	return layout.Frame(pix, opts)
+}
+
+// checkPixels refuses, before anything is read, an image of more pixels than opts allow.
+func checkPixels(rows, columns int, opts render.Options) error {
+	maxPixels := opts.MaxPixels
+	if maxPixels <= 0 {
+		maxPixels = render.DefaultMaxPixels
+	}
+	if int64(rows)*int64(columns) > maxPixels {
+		return fmt.Errorf("%w: %d×%d pixels (the limit is %d)", render.ErrTooLarge, columns, rows, maxPixels)
+	}
+	return nil
 }
 
 // nativeFrame reads the size bytes of frame n from the ranges of the frame index, swapped to
@@ -470,20 +514,24 @@ func (s *server) deflatedFrame(ctx context.Context, st *index.Stored, n, size in
 	return px.Value[(n-1)*size : n*size], nil
 }
 
-// renderFailed answers a rendering error: 406 for what cannot be rendered yet, naming the
-// transfer syntax or photometric interpretation; 404 for a missing frame or image.
+// renderFailed answers a rendering error: 406 for what cannot be rendered, naming the transfer
+// syntax (one this build has no decoder for) or photometric interpretation; 404 for a missing
+// frame or image; 500 (logged) for pixel data that cannot be read or decoded.
 func (s *server) renderFailed(w http.ResponseWriter, r *http.Request, st *index.Stored, err error) {
 	what := "the request"
 	if st != nil {
 		what = "instance " + st.SOPInstanceUID
 	}
 	switch {
-	case errors.Is(err, render.ErrUnsupported), errors.Is(err, render.ErrTooLarge):
+	case errors.Is(err, render.ErrUnsupported), errors.Is(err, render.ErrTooLarge),
+		errors.Is(err, codec.ErrUnsupported), errors.Is(err, codec.ErrTooLarge):
 		msg := strings.TrimPrefix(err.Error(), "render: ")
 		httpError(w, http.StatusNotAcceptable, "%s cannot be rendered: %s", what, msg)
 	case errors.Is(err, errNoImage):
 		httpError(w, http.StatusNotFound, "%s", err)
-	case errors.Is(err, render.ErrInvalid):
+	case errors.Is(err, archive.ErrNotFound):
+		httpError(w, http.StatusNotFound, "%s", notFoundText(err))
+	case errors.Is(err, render.ErrInvalid), errors.Is(err, codec.ErrCorrupt):
 		s.log.Warn("DICOMweb: pixel data cannot be rendered", "path", r.URL.Path, "err", err)
 		httpError(w, http.StatusInternalServerError, "%s cannot be rendered: %s", what, strings.TrimPrefix(err.Error(), "render: "))
 	default:
@@ -611,28 +659,34 @@ func (s *server) wadoURI(w http.ResponseWriter, r *http.Request) {
 	s.writeImage(w, r, img, rq)
 }
 
-// wadoURIFile sends the stored Part 10 file; a transferSyntax other than the stored one is
-// refused (no transcoding yet).
+// wadoURIFile sends the stored Part 10 file or, when the transferSyntax parameter (PS3.18
+// chapter 9) names another syntax, the instance transcoded to it (see instanceSyntax).
 func (s *server) wadoURIFile(w http.ResponseWriter, r *http.Request, st *index.Stored) {
-	if ts := r.URL.Query().Get("transferSyntax"); ts != "" && ts != st.TransferSyntaxUID && ts != dicomweb.AnyTransferSyntax {
-		httpError(w, http.StatusNotAcceptable, "instance %s is stored in transfer syntax %s and %s", st.SOPInstanceUID, st.TransferSyntaxUID, transcodingHint)
-		return
+	ts := st.TransferSyntaxUID
+	if want := r.URL.Query().Get("transferSyntax"); want != "" && want != ts && want != dicomweb.AnyTransferSyntax {
+		target, why := instanceSyntax(s.codecs(), st, []string{want})
+		if target == "" {
+			httpError(w, http.StatusNotAcceptable, "instance %s is stored in transfer syntax %s and transcoding it to %s is not possible: %s",
+				st.SOPInstanceUID, syntaxName(ts), want, why)
+			return
+		}
+		ts = target
 	}
-	obj, err := s.arc.Open(r.Context(), st)
+	obj, err := s.instanceBody(r.Context(), st, ts)
 	if err != nil {
-		s.fail(w, r, err)
+		s.convertFailed(w, r, st, ts, err)
 		return
 	}
 	defer obj.Close()
 	h := w.Header()
 	h.Set("Content-Type", dicomweb.MediaDICOM)
-	h.Set("Content-Length", strconv.FormatInt(obj.Size(), 10))
+	h.Set("Content-Length", strconv.FormatInt(obj.size, 10))
 	h.Set("Content-Disposition", `attachment; filename="`+st.SOPInstanceUID+`.dcm"`)
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
 	}
-	if _, err := io.Copy(w, io.NewSectionReader(obj, 0, obj.Size())); err != nil {
+	if _, err := io.Copy(w, obj); err != nil {
 		s.abort(r, "WADO-URI", err)
 	}
 }

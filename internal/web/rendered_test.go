@@ -35,6 +35,7 @@ var imageCorpus = []string{
 	"orthanc-tests__1.2.840.10008.1.2.4.50.dcm", // JPEG Baseline
 	"pydicom__examples_palette.dcm",             // PALETTE COLOR
 	"orthanc-tests__sample-pdf.dcm",             // no pixel data
+	"dcm4che__will-jxl.dcm",                     // JPEG XL: no decoder in any build
 }
 
 type imageFixture struct {
@@ -141,6 +142,7 @@ func TestRendered(t *testing.T) {
 	jpg := fx.files["orthanc-tests__1.2.840.10008.1.2.4.50.dcm"]
 	pal := fx.files["pydicom__examples_palette.dcm"]
 	pdf := fx.files["orthanc-tests__sample-pdf.dcm"]
+	jxl := fx.files["dcm4che__will-jxl.dcm"]
 	win := &render.Window{Center: 40, Width: 400}
 	tests := []struct {
 		name   string
@@ -177,9 +179,13 @@ func TestRendered(t *testing.T) {
 		{name: "series thumbnail", path: "/studies/" + rgb.uid(tag.StudyInstanceUID) + "/series/" + rgb.uid(tag.SeriesInstanceUID) + "/thumbnail", accept: "image/png", status: 200, media: render.PNG,
 			want: reference(t, rgb, 1, render.Options{Size: image.Pt(128, 128)})},
 		{name: "study thumbnail", path: "/studies/" + emri.uid(tag.StudyInstanceUID) + "/thumbnail", status: 200, media: render.JPEG, size: image.Pt(128, 128)},
-		{name: "JPEG Baseline needs a codec", path: instancePath(jpg) + "/rendered", status: 406, text: "1.2.840.10008.1.2.4.50"},
-		{name: "study thumbnail of JPEG Baseline", path: "/studies/" + jpg.uid(tag.StudyInstanceUID) + "/thumbnail", status: 406, text: "codec"},
-		{name: "palette needs a codec", path: instancePath(pal) + "/rendered", status: 406, text: "PALETTE COLOR"},
+		{name: "JPEG Baseline, decoded", path: instancePath(jpg) + "/rendered", accept: "image/png", status: 200, media: render.PNG,
+			want: referenceDecoded(t, jpg, 1, render.Options{})},
+		{name: "study thumbnail of JPEG Baseline", path: "/studies/" + jpg.uid(tag.StudyInstanceUID) + "/thumbnail", status: 200, media: render.JPEG, size: image.Pt(128, 96)},
+		{name: "JPEG XL cannot be decoded", path: instancePath(jxl) + "/rendered", status: 406, text: "1.2.840.10008.1.2.4.111"},
+		{name: "study thumbnail of JPEG XL", path: "/studies/" + jxl.uid(tag.StudyInstanceUID) + "/thumbnail", status: 406, text: "codec"},
+		{name: "palette", path: instancePath(pal) + "/rendered", accept: "image/png", status: 200, media: render.PNG,
+			want: reference(t, pal, 1, render.Options{})},
 		{name: "no pixel data", path: instancePath(pdf) + "/rendered", status: 406, text: "no pixel data"},
 		{name: "study thumbnail without images", path: "/studies/" + pdf.uid(tag.StudyInstanceUID) + "/thumbnail", status: 404},
 		{name: "frame out of range", path: instancePath(emri) + "/frames/11/rendered", status: 404},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
@@ -30,9 +31,15 @@ const (
 	reasonCannotUnderstand = 0xC000 // Error: cannot understand
 )
 
-// maxPeek bounds what is read of an instance before storing it, to check its Study Instance UID
-// against the request's.
-const maxPeek = 8 << 20
+// maxBufferedPart bounds the parts read whole into memory, to be stored in parallel with the
+// next ones; a larger part is streamed into the archive as it arrives. It also bounds what is
+// read of a part to check its Study Instance UID against the request's before storing it.
+const maxBufferedPart = 16 << 20
+
+// defaultStoreParallelism is how many instances of one STOW-RS request are stored at once:
+// each store waits mostly for its blob and index to be made durable, which concurrent stores
+// share (group commit).
+const defaultStoreParallelism = 4
 
 // storeItem is the outcome of one part.
 type storeItem struct {
@@ -83,28 +90,82 @@ func (s *server) store(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), "dicomweb: "))
 		return
 	}
-	var items []storeItem
-	for {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			s.bodyFailed(w, r, items, err)
-			return
-		}
-		item, bodyErr := s.storePart(r, p, study)
-		if bodyErr != nil {
-			s.bodyFailed(w, r, items, bodyErr)
-			return
-		}
-		items = append(items, item)
+	items, bodyErr := s.storeParts(r, mr, study)
+	if bodyErr != nil {
+		s.bodyFailed(w, r, items, bodyErr)
+		return
 	}
 	if len(items) == 0 {
 		httpError(w, http.StatusBadRequest, "the request holds no instances")
 		return
 	}
 	s.storeResponse(w, r, study, items)
+}
+
+// storeParts stores the parts of a STOW-RS payload and returns their outcomes in the order of
+// the parts. A part of at most maxBufferedPart bytes is read whole, then stored by a goroutine
+// of its own while the next parts are read, up to the server's store parallelism; a larger
+// part is streamed into the archive by the calling goroutine. The error is the request body's:
+// the outcomes then are those of the parts read before it failed, all of them finished.
+func (s *server) storeParts(r *http.Request, mr *dicomweb.Reader, study string) ([]storeItem, error) {
+	var (
+		out  []*storeItem
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, s.opts.StoreParallelism)
+		fail error
+	)
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fail = err
+			break
+		}
+		item := &storeItem{}
+		out = append(out, item)
+		if ct := p.ContentType(); ct != "" {
+			if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != dicomweb.MediaDICOM {
+				item.reason = reasonCannotUnderstand
+				s.log.Info("DICOMweb: STOW-RS part refused", "content_type", ct)
+				continue
+			}
+		}
+		buf := s.bufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		src := &errRecorder{r: p}
+		n, err := buf.ReadFrom(io.LimitReader(src, maxBufferedPart+1))
+		if err != nil {
+			// The part being read when the body failed is not stored.
+			s.bufs.Put(buf)
+			out, fail = out[:len(out)-1], err
+			break
+		}
+		if n <= maxBufferedPart {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				*item = s.storeBuffered(r, buf.Bytes(), study)
+				s.bufs.Put(buf)
+				<-sem
+			}()
+			continue
+		}
+		*item, err = s.storeStream(r, buf.Bytes(), src, study)
+		s.bufs.Put(buf)
+		if err != nil {
+			out, fail = out[:len(out)-1], err
+			break
+		}
+	}
+	wg.Wait()
+	items := make([]storeItem, len(out))
+	for i, it := range out {
+		items[i] = *it
+	}
+	return items, fail
 }
 
 // bodyFailed answers a request whose body could not be read to its end. Instances stored before
@@ -170,55 +231,24 @@ func (e *errRecorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// peekRecorder keeps what is read through it, up to a limit.
-type peekRecorder struct {
-	r   io.Reader
-	buf bytes.Buffer
-}
-
-var errPeekLimit = errors.New("header too long to check before storing")
-
-func (p *peekRecorder) Read(b []byte) (int, error) {
-	if p.buf.Len() >= maxPeek {
-		return 0, errPeekLimit
-	}
-	if room := maxPeek - p.buf.Len(); len(b) > room {
-		b = b[:room]
-	}
-	n, err := p.r.Read(b)
-	p.buf.Write(b[:n])
-	return n, err
-}
-
-// storePart stores one part. It returns an error only when the request body failed.
-func (s *server) storePart(r *http.Request, p *dicomweb.Part, study string) (storeItem, error) {
+// peek reads the File Meta of a part from its first bytes (and, for a study-scoped request, the
+// header up to the Study Instance UID): the UIDs answer a failure, and an instance of another
+// study is not stored. It reports false, with the item's failure reason set, when the part is
+// not to be stored.
+func (s *server) peek(head []byte, study string) (storeItem, bool) {
 	var item storeItem
-	if ct := p.ContentType(); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != dicomweb.MediaDICOM {
-			item.reason = reasonCannotUnderstand
-			s.log.Info("DICOMweb: STOW-RS part refused", "content_type", ct)
-			return item, nil
-		}
-	}
-	src := &errRecorder{r: p}
-	// Read the File Meta (and, for a study-scoped request, the header up to the Study Instance
-	// UID) first: the UIDs answer a failure, and an instance of another study is not stored.
 	stop := tag.New(0x0008, 0x0019)
 	if study != "" {
 		stop = tag.New(0x0020, 0x000E)
 	}
-	peek := &peekRecorder{r: src}
-	f, err := dicom.Read(peek, dicom.ReadOptions{StopAt: stop, BulkThreshold: 4096})
-	if src.err != nil {
-		return item, src.err
-	}
+	f, err := dicom.Parse(head, dicom.ReadOptions{StopAt: stop})
 	if err != nil || f.Meta == nil {
 		item.reason = reasonCannotUnderstand
 		if err == nil {
 			err = errors.New("no File Meta Information")
 		}
 		s.log.Info("DICOMweb: STOW-RS part is not a Part 10 instance", "err", err)
-		return item, nil
+		return item, false
 	}
 	item.classUID = firstNonEmpty(strings.TrimRight(f.Meta.String(tag.MediaStorageSOPClassUID), "\x00 "), f.Dataset.String(tag.SOPClassUID))
 	item.instanceUID = firstNonEmpty(strings.TrimRight(f.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 "), f.Dataset.String(tag.SOPInstanceUID))
@@ -226,10 +256,30 @@ func (s *server) storePart(r *http.Request, p *dicomweb.Part, study string) (sto
 		if got := f.Dataset.String(tag.StudyInstanceUID); got != study {
 			item.reason = reasonMismatch
 			s.log.Info("DICOMweb: STOW-RS instance of another study refused", "sop_uid", item.instanceUID, "study_uid", got, "want", study)
-			return item, nil
+			return item, false
 		}
 	}
-	res, err := s.arc.StoreFile(r.Context(), io.MultiReader(bytes.NewReader(peek.buf.Bytes()), src), s.opts.Source)
+	return item, true
+}
+
+// storeBuffered stores a part read whole.
+func (s *server) storeBuffered(r *http.Request, b []byte, study string) storeItem {
+	item, ok := s.peek(b, study)
+	if !ok {
+		return item
+	}
+	res, err := s.arc.StoreFile(r.Context(), bytes.NewReader(b), s.opts.Source)
+	return s.storeOutcome(item, res, err)
+}
+
+// storeStream stores a part larger than maxBufferedPart whose first bytes are head and the rest
+// is read from src. It returns an error only when the request body failed.
+func (s *server) storeStream(r *http.Request, head []byte, src *errRecorder, study string) (storeItem, error) {
+	item, ok := s.peek(head, study)
+	if !ok {
+		return item, nil
+	}
+	res, err := s.arc.StoreFile(r.Context(), io.MultiReader(bytes.NewReader(head), src), s.opts.Source)
 	if src.err != nil {
 		return item, src.err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +20,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/dicom/vr"
 	"github.com/lightbox-pacs/lightbox/dicomweb"
 	"github.com/lightbox-pacs/lightbox/internal/archive"
+	"github.com/lightbox-pacs/lightbox/internal/blob"
 	"github.com/lightbox-pacs/lightbox/internal/index"
 	"github.com/lightbox-pacs/lightbox/render"
 )
@@ -94,14 +96,8 @@ func (s *server) retrieve(level index.Level) http.HandlerFunc {
 			httpError(w, http.StatusNotAcceptable, `instances are available as multipart/related; type="application/dicom"`)
 			return
 		}
-		if ts != "" && ts != dicomweb.AnyTransferSyntax {
-			for _, st := range insts {
-				if st.TransferSyntaxUID != ts {
-					httpError(w, http.StatusNotAcceptable, "instance %s is stored in transfer syntax %s and %s: ask for transfer-syntax=* or %s",
-						st.SOPInstanceUID, st.TransferSyntaxUID, transcodingHint, st.TransferSyntaxUID)
-					return
-				}
-			}
+		if ts != "" && ts != dicomweb.AnyTransferSyntax && s.retrieveConverted(w, r, insts, multipart) {
+			return // transcoded, or refused (convert.go)
 		}
 		ctx := r.Context()
 		first, err := s.arc.Open(ctx, insts[0])
@@ -123,8 +119,17 @@ func (s *server) retrieve(level index.Level) http.HandlerFunc {
 			}
 			return
 		}
-		mw := dicomweb.NewWriter(w, dicomweb.MediaDICOM)
-		h.Set("Content-Type", mw.ContentType())
+		// The payload's length is known from the index: with a Content-Length the response is not
+		// chunked, and each file goes to the connection by sendfile.
+		fr := dicomweb.NewFraming(dicomweb.MediaDICOM)
+		heads := make([][]byte, len(insts))
+		total := int64(len(fr.End()))
+		for i, st := range insts {
+			heads[i] = fr.Part(i, dicomweb.MediaDICOM+"; transfer-syntax="+st.TransferSyntaxUID)
+			total += int64(len(heads[i])) + st.Size
+		}
+		h.Set("Content-Type", fr.ContentType())
+		h.Set("Content-Length", strconv.FormatInt(total, 10))
 		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodHead {
 			first.Close()
@@ -137,19 +142,35 @@ func (s *server) retrieve(level index.Level) http.HandlerFunc {
 					s.abort(r, "retrieve", err)
 				}
 			}
-			pw, err := mw.CreatePart(dicomweb.MediaDICOM+"; transfer-syntax="+st.TransferSyntaxUID, nil)
-			if err == nil {
-				_, err = io.Copy(pw, obj)
-			}
+			err := copyPart(w, heads[i], obj, st.Size)
 			obj.Close()
 			if err != nil {
-				s.abort(r, "retrieve", err)
+				s.abort(r, "retrieve", fmt.Errorf("instance %s: %w", st.SOPInstanceUID, err))
 			}
 		}
-		if err := mw.Close(); err != nil {
+		if _, err := w.Write(fr.End()); err != nil {
 			s.abort(r, "retrieve", err)
 		}
 	}
+}
+
+// errSize: a blob's size is not the one the index recorded.
+var errSize = errors.New("blob size differs from the indexed size")
+
+// copyPart writes a part's head, then the size bytes of obj from its current offset. When obj is
+// a file and w a plain HTTP/1 connection whose length is declared, the bytes go by sendfile.
+func copyPart(w io.Writer, head []byte, obj blob.Object, size int64) error {
+	if obj.Size() != size {
+		return fmt.Errorf("%w: %d bytes, %d indexed", errSize, obj.Size(), size)
+	}
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	n, err := io.Copy(w, &io.LimitedReader{R: obj, N: size})
+	if err == nil && n < size {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // negotiateInstances reads the Accept header of a retrieve of instances (PS3.18 8.7.3.5): a
@@ -202,7 +223,9 @@ func instanceURL(base string, st *index.Stored) string {
 }
 
 // metadata answers WADO-RS Retrieve Metadata (PS3.18 10.4.1.1.2) from the metadata the archive
-// kept at ingest: the blobs are not opened. Bulk values are referenced by BulkDataURI.
+// kept at ingest: the blobs are not opened. Bulk values are referenced by BulkDataURI. The
+// assembled response is kept (metaCache) under the entity tag of the instances it covers, and
+// served again, with its gzip encoding, until they change.
 func (s *server) metadata(_ index.Level) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		insts, ok := s.resolve(w, r)
@@ -223,52 +246,70 @@ func (s *server) metadata(_ index.Level) http.HandlerFunc {
 			return
 		}
 		base := s.opts.BaseURL(r)
-		var cur *index.Stored
-		opts := dicomjson.Options{
-			// Values kept in the metadata are small: inline. Bulk values left in the blob are
-			// referenced.
-			BulkThreshold: 1 << 30,
-			BulkDataURI: func(path dicomjson.Path, e *dicom.Element) string {
-				if len(path) > 0 || !e.Bulk {
-					return ""
-				}
-				return fmt.Sprintf("%s/bulkdata/%08X", instanceURL(base, cur), uint32(e.Tag))
-			},
-		}
-		var (
-			out io.WriteCloser
-			aw  *dicomjson.ArrayWriter
-		)
-		for _, st := range insts {
-			cur = st
-			ds, err := metaDataset(st)
+		key := metaKey(r.URL.Path, base, etag)
+		gz := acceptsGzip(r)
+		body, ok := s.meta.get(key, gz)
+		if !ok {
+			raw, err := assembleMetadata(base, insts)
 			if err != nil {
-				if aw == nil {
-					s.fail(w, r, err)
-					return
-				}
-				s.abort(r, "metadata", err)
+				s.fail(w, r, err)
+				return
 			}
-			if aw == nil {
-				h.Set("Content-Type", dicomweb.MediaDICOMJSON)
-				out = compressed(w, r)
-				w.WriteHeader(http.StatusOK)
-				if r.Method == http.MethodHead {
-					return
+			s.meta.put(key, raw)
+			body = raw
+			if gz {
+				if body, ok = s.meta.get(key, true); !ok {
+					body = gzipBytes(raw)
 				}
-				aw = dicomjson.NewArrayWriter(out, opts)
-			}
-			if err := aw.Write(ds); err != nil {
-				s.abort(r, "metadata", err)
 			}
 		}
-		if err := aw.Close(); err != nil {
-			s.abort(r, "metadata", err)
+		h.Set("Content-Type", dicomweb.MediaDICOMJSON)
+		if gz {
+			h.Set("Content-Encoding", "gzip")
 		}
-		if err := out.Close(); err != nil {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodHead {
+			return
+		}
+		if _, err := w.Write(body); err != nil {
 			s.abort(r, "metadata", err)
 		}
 	}
+}
+
+// assembleMetadata encodes the metadata of insts as a JSON array, with the BulkDataURIs of
+// their bulk values under base.
+func assembleMetadata(base string, insts []*index.Stored) ([]byte, error) {
+	var cur *index.Stored
+	opts := dicomjson.Options{
+		// Values kept in the metadata are small: inline. Bulk values left in the blob are
+		// referenced.
+		BulkThreshold: 1 << 30,
+		BulkDataURI: func(path dicomjson.Path, e *dicom.Element) string {
+			if len(path) > 0 || !e.Bulk {
+				return ""
+			}
+			return fmt.Sprintf("%s/bulkdata/%08X", instanceURL(base, cur), uint32(e.Tag))
+		},
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(insts) * 4096)
+	aw := dicomjson.NewArrayWriter(&buf, opts)
+	for _, st := range insts {
+		cur = st
+		ds, err := metaDataset(st)
+		if err != nil {
+			return nil, err
+		}
+		if err := aw.Write(ds); err != nil {
+			return nil, fmt.Errorf("metadata of %s: %w", st.SOPInstanceUID, err)
+		}
+	}
+	if err := aw.Close(); err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // metaDataset is the data set of the metadata of st, with its bulk values as elements left in
@@ -393,8 +434,7 @@ func (s *server) frames(w http.ResponseWriter, r *http.Request) {
 	}
 	root, partType, ok := negotiateFrames(r, ts)
 	if !ok {
-		httpError(w, http.StatusNotAcceptable, "the frames are stored in transfer syntax %s (%s) and %s: ask for multipart/related; type=%q, or transfer-syntax=*",
-			ts, dicomweb.TransferSyntaxMediaType(ts), transcodingHint, dicomweb.TransferSyntaxMediaType(ts))
+		s.convertFrames(w, r, st, nums) // frames_convert.go
 		return
 	}
 	obj, err := s.arc.Open(r.Context(), st)
@@ -403,6 +443,10 @@ func (s *server) frames(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer obj.Close()
+	if swap == 1 {
+		s.framesDirect(w, r, obj, frames, nums, root, partType+"; transfer-syntax="+ts)
+		return
+	}
 	mw := dicomweb.NewWriter(w, root)
 	w.Header().Set("Content-Type", mw.ContentType())
 	w.WriteHeader(http.StatusOK)
@@ -415,10 +459,7 @@ func (s *server) frames(w http.ResponseWriter, r *http.Request) {
 			s.abort(r, "frames", err)
 		}
 		for _, rg := range frames[n-1].Ranges {
-			var src io.Reader = io.NewSectionReader(obj, rg.Offset, rg.Length)
-			if swap > 1 {
-				src = io.NewSectionReader(swapReaderAt{r: io.NewSectionReader(obj, rg.Offset, rg.Length), w: int64(swap), size: rg.Length}, 0, rg.Length)
-			}
+			src := io.NewSectionReader(swapReaderAt{r: io.NewSectionReader(obj, rg.Offset, rg.Length), w: int64(swap), size: rg.Length}, 0, rg.Length)
 			if _, err := io.Copy(pw, src); err != nil {
 				s.abort(r, "frames", err)
 			}
@@ -427,6 +468,54 @@ func (s *server) frames(w http.ResponseWriter, r *http.Request) {
 	if err := mw.Close(); err != nil {
 		s.abort(r, "frames", err)
 	}
+}
+
+// framesDirect sends frames stored as they are to be sent, with a Content-Length: each byte
+// range goes from the blob to the connection by one sendfile when the blob is a file.
+func (s *server) framesDirect(w http.ResponseWriter, r *http.Request, obj blob.Object, frames []archive.Frame, nums []int, root, partType string) {
+	fr := dicomweb.NewFraming(root)
+	total := int64(len(fr.End()))
+	for i, n := range nums {
+		total += int64(len(fr.Part(i, partType)))
+		for _, rg := range frames[n-1].Ranges {
+			if rg.Offset < 0 || rg.Length < 0 || rg.Offset+rg.Length > obj.Size() {
+				s.fail(w, r, fmt.Errorf("%w: frame %d lies beyond the blob's %d bytes", archive.ErrUnavailable, n, obj.Size()))
+				return
+			}
+			total += rg.Length
+		}
+	}
+	w.Header().Set("Content-Type", fr.ContentType())
+	w.Header().Set("Content-Length", strconv.FormatInt(total, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	for i, n := range nums {
+		if _, err := w.Write(fr.Part(i, partType)); err != nil {
+			s.abort(r, "frames", err)
+		}
+		for _, rg := range frames[n-1].Ranges {
+			if err := copyRange(w, obj, rg.Offset, rg.Length); err != nil {
+				s.abort(r, "frames", err)
+			}
+		}
+	}
+	if _, err := w.Write(fr.End()); err != nil {
+		s.abort(r, "frames", err)
+	}
+}
+
+// copyRange copies the length bytes at off of obj to w.
+func copyRange(w io.Writer, obj blob.Object, off, length int64) error {
+	if _, err := obj.Seek(off, io.SeekStart); err != nil {
+		return err
+	}
+	n, err := io.Copy(w, &io.LimitedReader{R: obj, N: length})
+	if err == nil && n < length {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // deflatedFrames answers /frames for a Deflated Explicit VR Little Endian instance, whose frames
@@ -455,7 +544,7 @@ func (s *server) deflatedFrames(w http.ResponseWriter, r *http.Request, st *inde
 	ts := explicitLittle
 	root, partType, ok := negotiateFrames(r, ts)
 	if !ok {
-		httpError(w, http.StatusNotAcceptable, "the frames of this deflated instance are served as %s: ask for multipart/related; type=%q", ts, dicomweb.TransferSyntaxMediaType(ts))
+		s.convertFrames(w, r, st, nums) // frames_convert.go
 		return
 	}
 	bufs := make([][]byte, 0, len(nums))

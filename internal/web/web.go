@@ -7,14 +7,16 @@
 //   - WADO-RS retrieve (PS3.18 10.4): instances as multipart/related; type="application/dicom"
 //     (10.4.1.1.1), metadata as application/dicom+json from what the archive kept at ingest
 //     (10.4.1.1.2), frames (10.4.1.1.3) and bulk data (10.4.1.1.4) read by byte range from the
-//     stored blobs.
+//     stored blobs. Instances and frames asked for in another transfer syntax are converted with
+//     the codecs of Options.Codecs (convert.go, frames_convert.go).
 //   - WADO-RS rendered resources (PS3.18 10.4, parameters of 8.3.5.1): .../instances/{i}/rendered
 //     (the first frame) and .../frames/{list}/rendered as image/jpeg or image/png, with the
 //     window, viewport and quality parameters; thumbnails of a study, a series (the middle frame
 //     of a representative instance), an instance (its middle frame) or a frame, fitted into
 //     128×128 unless a viewport is given. Frames are read by byte range as for /frames and
-//     rendered by package render; pixel data it cannot render yet (compressed transfer syntaxes,
-//     palette colour, YBR) are answered 406 naming what is missing.
+//     rendered by package render, compressed ones decoded first; pixel data it cannot render
+//     (transfer syntaxes without a decoder, unsupported pixel formats) are answered 406 naming
+//     what is missing.
 //   - STOW-RS store (PS3.18 10.5): POST /studies and /studies/{study} with
 //     multipart/related; type="application/dicom", each part streamed into the archive, or with
 //     multipart/related; type="application/dicom+json", metadata and bulk data (10.5.1.2), each
@@ -31,6 +33,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,7 +42,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
+	"github.com/lightbox-pacs/lightbox/codec"
 	"github.com/lightbox-pacs/lightbox/dicom/uid"
 	"github.com/lightbox-pacs/lightbox/internal/archive"
 	"github.com/lightbox-pacs/lightbox/internal/index"
@@ -59,6 +64,19 @@ type Options struct {
 	BaseURL func(r *http.Request) string
 	// Source names the sender of STOW-RS instances in the archive's record (default DICOMWEB).
 	Source string
+	// StoreParallelism is how many instances of one STOW-RS request are stored at once
+	// (default 4). Instances of up to 16 MiB are read whole into memory to be stored while the
+	// next ones arrive, so a request holds at most StoreParallelism + 1 of them in memory.
+	StoreParallelism int
+	// MetadataCacheBytes bounds the metadata responses kept assembled, each under the entity
+	// tag of its study, series or instance (default 64 MiB; negative: none are kept).
+	MetadataCacheBytes int64
+	// Codecs decodes and encodes frames for rendered resources and for frames and instances
+	// asked for in another transfer syntax (default: every codec of this build).
+	Codecs *codec.Registry
+	// MaxConvertBytes bounds the size of an instance transcoded for a retrieve (default
+	// DefaultMaxConvertBytes).
+	MaxConvertBytes int64
 }
 
 // server holds the handlers' dependencies.
@@ -66,6 +84,10 @@ type server struct {
 	arc  *archive.Service
 	opts Options
 	log  *slog.Logger
+	// bufs holds the *bytes.Buffer that STOW-RS parts are read into.
+	bufs sync.Pool
+	// meta keeps assembled metadata responses (nil: none).
+	meta *metaCache
 }
 
 // New returns the DICOMweb handler over arc. Mount it with its prefix stripped, and at /wado for
@@ -84,11 +106,21 @@ func New(arc *archive.Service, opts Options) http.Handler {
 	if opts.Source == "" {
 		opts.Source = "DICOMWEB"
 	}
+	if opts.StoreParallelism <= 0 {
+		opts.StoreParallelism = defaultStoreParallelism
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &server{arc: arc, opts: opts, log: log}
+	s.bufs.New = func() any { return new(bytes.Buffer) }
+	switch {
+	case opts.MetadataCacheBytes == 0:
+		s.meta = newMetaCache(64 << 20)
+	case opts.MetadataCacheBytes > 0:
+		s.meta = newMetaCache(opts.MetadataCacheBytes)
+	}
 	mux := http.NewServeMux()
 	// QIDO-RS (PS3.18 10.6).
 	mux.HandleFunc("GET /studies", s.search(index.Study))
