@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME  ?= 60s
 PKGS      ?= ./...
 
-.PHONY: help build run test long-tests lint fuzz bench bench-toolkit bench-dimse generate deps clean
+.PHONY: help build run test long-tests lint fuzz bench bench-toolkit bench-dimse bench-codec bench-viewer generate deps viewer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -42,6 +42,15 @@ bench-toolkit: ## parse/write benchmarks side by side with dcmdump and another G
 
 bench-dimse: ## C-STORE throughput beside DCMTK's storescp
 	bash bench/dimse/run.sh
+
+bench-codec: ## codec decode/encode and rendering beside dcmdrle, dcmdjpeg, OpenJPEG, OpenJPH, dcm2pnm
+	bash bench/codec/run.sh
+
+bench-viewer: ## the web viewer in headless Chromium on a 500-slice CT (see docs/performance.md)
+	bash bench/viewer/run.sh
+
+viewer: ## rebuild the web viewer (web/viewer, needs Node.js) into internal/viewer/dist, which is committed
+	cd web/viewer && npm ci --no-audit --no-fund && npm run gen-dict && npm run build && npm test
 
 generate: ## regenerate the dictionary and UID registry from their sources
 	$(GO) generate ./dicom/tag ./dicom/uid

@@ -23,6 +23,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/internal/config"
 	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
 	"github.com/lightbox-pacs/lightbox/internal/scp"
+	"github.com/lightbox-pacs/lightbox/internal/viewer"
 	"github.com/lightbox-pacs/lightbox/internal/web"
 )
 
@@ -236,6 +237,8 @@ exit.`)
 	dweb := web.New(arc, web.Options{Logger: log, CORSOrigins: cfg.HTTP.CORSOrigins, MaxUploadBytes: cfg.HTTP.MaxUploadMB << 20})
 	mux.Handle("/dicom-web/", http.StripPrefix("/dicom-web", dweb))
 	mux.Handle("/wado", dweb) // WADO-URI (PS3.18 chapter 9) for legacy clients
+	// The web viewer: / (the study list), /viewer and /assets/.
+	mux.Handle("/", viewer.Handler())
 	hsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 2)
 	go func() { errc <- dsrv.Serve(dln) }()

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The web viewer's benchmark (not a test): a 500-slice 512×512 CT series (the shared bench
+# generator, or bench/viewer's own copy of its parameters) imported into a fresh `lightbox serve`
+# on loopback, opened in headless Chromium RUNS times; bench.mjs measures with the Performance
+# API from opening to the first image and to every slice, the scrolling rate and the tab's
+# memory. Results are printed as JSON lines; docs/performance.md ("Web viewer") keeps them.
+#
+# Needs: Go, Node.js, /usr/bin/chromium and tests/viewer's packages (scripts/install-browser-deps.sh).
+# Environment: RUNS (default 3), SLICES (500), GEN (the generator's source directory, default
+# /work/shared/bench/gen or $LIGHTBOX_BENCH_GEN), KEEP=1 keeps the temporary directory.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+: "${RUNS:=3}" "${SLICES:=500}"
+GEN=${GEN:-${LIGHTBOX_BENCH_GEN:-/work/shared/bench/gen}}
+tmp=$(mktemp -d /tmp/lightbox-viewer-bench.XXXXXX)
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  if [ "${KEEP:-0}" != 1 ]; then rm -rf "$tmp"; else echo "kept $tmp"; fi
+}
+trap cleanup EXIT
+
+go build -o "$tmp/lightbox" ./cmd/lightbox
+(cd "$GEN" && go build -o "$tmp/dicomgen" .)
+"$tmp/dicomgen" -out "$tmp/ct" -patients 1 -studies 1 -series 1 -instances "$SLICES" -mr 0 -seed 7 -pidprefix VWR >/dev/null
+study=$(awk -F'\t' 'NR==2 {print $3}' "$tmp/ct/manifest.tsv")
+rm "$tmp/ct/manifest.tsv"
+"$tmp/lightbox" import --data "$tmp/data" "$tmp/ct" | tail -1
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+http=$(port)
+dicom=$(port)
+"$tmp/lightbox" serve --data "$tmp/data" --http-addr "127.0.0.1:$http" --dicom-addr "127.0.0.1:$dicom" >"$tmp/serve.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  curl -fs "http://127.0.0.1:$http/healthz" >/dev/null && break
+  sleep 0.1
+done
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+node bench/viewer/bench.mjs --base "http://127.0.0.1:$http" --study "$study" --runs "$RUNS"
+echo "machine after: load average $(cut -d' ' -f1-3 /proc/loadavg)"

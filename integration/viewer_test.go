@@ -1,0 +1,135 @@
+package integration
+
+// The web viewer of `lightbox serve` in headless Chromium: tests/viewer/check.mjs drives the
+// study list and the viewer against the built binary holding a few corpus studies, and checks
+// what a user sees (see that script for the checks). Screenshots are kept in the test's artifact
+// directory (go test -artifacts to keep them), whose path is logged.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lightbox-pacs/lightbox/internal/corpustest"
+)
+
+// viewerFiles are the corpus files the viewer test imports.
+const (
+	viewerCT         = "orthanc-tests__SignedCT.dcm" // 512×512 CT, Pixel Spacing 0.646484
+	viewerCTSpacing  = 0.646484
+	viewerMultiframe = "pydicom-data__emri_small.dcm" // 10-frame MR, 64×64
+	viewerSR         = "pydicom__reportsi.dcm"
+	viewerPDF        = "orthanc-tests__sample-pdf.dcm"
+)
+
+type viewerCheck struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+type viewerResult struct {
+	Checks  []viewerCheck      `json:"checks"`
+	Files   map[string]string  `json:"files"`
+	Timings map[string]float64 `json:"timings"`
+}
+
+// needViewerBrowser finds Chromium, Node.js and tests/viewer's packages, or skips the test.
+func needViewerBrowser(t *testing.T) (node, dir string) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("%s not found: run scripts/install-browser-deps.sh to test the web viewer", chromiumPath)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not found: the web viewer test needs Node.js")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = filepath.Join(root, "tests", "viewer")
+	for _, need := range []string{filepath.Join(dir, "node_modules", "playwright-core"), filepath.Join(dir, "node_modules", "pngjs")} {
+		if _, err := os.Stat(need); err != nil {
+			t.Skipf("%s missing: run scripts/install-browser-deps.sh (npm ci in tests/viewer) to test the web viewer", need)
+		}
+	}
+	return node, dir
+}
+
+func TestWebViewer(t *testing.T) {
+	node, dir := needViewerBrowser(t)
+	corpus, rows := corpustest.Manifest(t)
+	byFile := map[string]corpustest.Row{}
+	for _, r := range rows {
+		byFile[r.File()] = r
+	}
+	var files []string
+	for _, f := range []string{viewerCT, viewerMultiframe, viewerSR, viewerPDF} {
+		if _, ok := byFile[f]; !ok {
+			t.Skipf("corpus file %s not in the manifest", f)
+		}
+		files = append(files, corpustest.Path(corpus, f))
+	}
+	start := time.Now()
+	data := filepath.Join(t.TempDir(), "data")
+	lightbox(t, false, append([]string{"import", "--data", data}, files...)...)
+	s := startServer(t, data)
+	base := "http://127.0.0.1:" + strconv.Itoa(s.httpPort)
+	t.Logf("lightbox serve up with %d corpus files in %v", len(files), time.Since(start).Round(time.Millisecond))
+
+	ct := byFile[viewerCT]
+	cfg, err := json.Marshal(map[string]any{
+		"ct": map[string]any{"study": ct["StudyInstanceUID"], "series": ct["SeriesInstanceUID"], "sop": ct["SOPInstanceUID"],
+			"patientId": ct["PatientID"], "spacing": viewerCTSpacing},
+		"multiframe": map[string]any{"study": byFile[viewerMultiframe]["StudyInstanceUID"]},
+		"sr":         map[string]any{"study": byFile[viewerSR]["StudyInstanceUID"]},
+		"pdf":        map[string]any{"study": byFile[viewerPDF]["StudyInstanceUID"]},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.ArtifactDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "check.mjs"), "--base", base, "--out", out,
+		"--config", string(cfg), "--chromium", chromiumPath)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 10 * time.Second
+	browserStart := time.Now()
+	runErr := cmd.Run()
+	t.Logf("browser run took %v", time.Since(browserStart).Round(time.Millisecond))
+	if msgs := strings.TrimSpace(stderr.String()); msgs != "" {
+		t.Logf("browser messages:\n%s", msgs)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the browser run did not finish within 90s")
+	}
+	var res viewerResult
+	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res); err != nil {
+		t.Fatalf("check.mjs: %v (%v)\nstdout: %s", runErr, err, stdout.String())
+	}
+	t.Logf("screenshots in %s; timings %v", out, res.Timings)
+	if len(res.Checks) == 0 {
+		t.Fatalf("check.mjs ran no check (%v)", runErr)
+	}
+	for _, c := range res.Checks {
+		if c.OK {
+			t.Logf("ok: %s — %s", c.Name, c.Detail)
+		} else {
+			t.Errorf("FAILED: %s — %s", c.Name, c.Detail)
+		}
+	}
+	if runErr != nil && !t.Failed() {
+		t.Errorf("check.mjs: %v", runErr)
+	}
+}

@@ -1,0 +1,168 @@
+package viewer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, h http.Handler, method, target string, header ...string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(method, target, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+var assetRef = regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`)
+
+func TestHandlerServesPagesAndAssets(t *testing.T) {
+	h := Handler()
+	for _, p := range []string{"/", "/viewer", "/viewer?StudyInstanceUIDs=1.2.3"} {
+		resp := get(t, h, http.MethodGet, p)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s", p, resp.Status)
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("GET %s: Content-Type %q", p, ct)
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-cache" {
+			t.Errorf("GET %s: Cache-Control %q, want no-cache", p, cc)
+		}
+		if resp.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("GET %s: no Content-Security-Policy", p)
+		}
+		refs := assetRef.FindAllStringSubmatch(string(body), -1)
+		if len(refs) < 2 {
+			t.Fatalf("GET %s: index.html references %d assets, want the script and the style sheet:\n%s", p, len(refs), body)
+		}
+		for _, m := range refs {
+			a := get(t, h, http.MethodGet, m[1])
+			if a.StatusCode != http.StatusOK {
+				t.Errorf("%s (referenced by index.html): %s", m[1], a.Status)
+			}
+			if cc := a.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+				t.Errorf("%s: Cache-Control %q, want immutable", m[1], cc)
+			}
+		}
+	}
+}
+
+func TestHandlerGzipAndConditional(t *testing.T) {
+	h := Handler()
+	idx, _ := io.ReadAll(get(t, h, http.MethodGet, "/").Body)
+	js := ""
+	for _, m := range assetRef.FindAllStringSubmatch(string(idx), -1) {
+		if strings.HasSuffix(m[1], ".js") {
+			js = m[1]
+		}
+	}
+	if js == "" {
+		t.Fatal("no script in index.html")
+	}
+	plain := get(t, h, http.MethodGet, js)
+	want, _ := io.ReadAll(plain.Body)
+	if ct := plain.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
+		t.Errorf("script Content-Type %q", ct)
+	}
+	zipped := get(t, h, http.MethodGet, js, "Accept-Encoding", "br, gzip;q=0.8")
+	if zipped.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Accept-Encoding gzip: Content-Encoding %q", zipped.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(zipped.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(zr)
+	if !bytes.Equal(got, want) {
+		t.Error("gzipped script differs from the plain one")
+	}
+	if r := get(t, h, http.MethodGet, js, "Accept-Encoding", "gzip;q=0"); r.Header.Get("Content-Encoding") != "" {
+		t.Error("gzip;q=0 still gzipped")
+	}
+	if r := get(t, h, http.MethodGet, js, "If-None-Match", plain.Header.Get("ETag")); r.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match with the ETag: %s, want 304", r.Status)
+	}
+	if r := get(t, h, http.MethodHead, js); r.StatusCode != http.StatusOK {
+		t.Errorf("HEAD: %s", r.Status)
+	}
+}
+
+func TestHandlerRefuses(t *testing.T) {
+	h := Handler()
+	for _, p := range []string{"/nope", "/assets/missing.js", "/viewer/extra", "/dicom-web"} {
+		if r := get(t, h, http.MethodGet, p); r.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %s, want 404", p, r.Status)
+		}
+	}
+	if r := get(t, h, http.MethodPost, "/"); r.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /: %s, want 405", r.Status)
+	}
+}
+
+// TestDistMatchesSource rebuilds the viewer when its build tools are installed (npm ci in
+// web/viewer) and compares the result with the committed dist/, so that a change to the sources
+// is not left unbuilt.
+func TestDistMatchesSource(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the viewer")
+	}
+	src, err := filepath.Abs("../../web/viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vite := filepath.Join(src, "node_modules", ".bin", "vite")
+	if _, err := os.Stat(vite); err != nil {
+		t.Skipf("%s missing (npm ci in web/viewer): cannot check that dist/ matches the sources", vite)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not found")
+	}
+	out := t.TempDir()
+	cmd := exec.Command(vite, "build", "--outDir", out, "--emptyOutDir", "--logLevel", "error")
+	cmd.Dir = src
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("vite build: %v\n%s", err, msg)
+	}
+	fresh := os.DirFS(out)
+	committed := Dist()
+	names := func(fsys fs.FS) map[string][]byte {
+		m := map[string][]byte{}
+		fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := fs.ReadFile(fsys, p)
+				m[p] = b
+			}
+			return nil
+		})
+		return m
+	}
+	a, b := names(committed), names(fresh)
+	for p, want := range b {
+		got, ok := a[p]
+		switch {
+		case !ok:
+			t.Errorf("%s is built from the sources but not in internal/viewer/dist: run make viewer", p)
+		case !bytes.Equal(got, want):
+			t.Errorf("%s differs from a fresh build: run make viewer", p)
+		}
+	}
+	for p := range a {
+		if _, ok := b[p]; !ok {
+			t.Errorf("internal/viewer/dist/%s is not built from the sources any more: run make viewer", p)
+		}
+	}
+}

@@ -1,0 +1,604 @@
+// A series as the viewer shows it: its instances' metadata, the images in display order (one per
+// frame), and their pixels, loaded progressively: the image in view first, then the others by
+// their distance from it, a few requests at a time.
+
+import {
+  T,
+  binaryValue,
+  type Dataset,
+  fetchFrames,
+  fetchRendered,
+  type FramePart,
+  instancePath,
+  items,
+  explicitLittle,
+  jpegBaseline,
+  nativeSyntaxes,
+  param,
+  root,
+  num,
+  nums,
+  seriesMetadata,
+  str,
+} from './dicomweb';
+import {
+  colorDecodable,
+  decodeColor,
+  decodeGray,
+  frameBytes,
+  grayDecodable,
+  type GrayData,
+  type Palette,
+  paletteTable,
+  type PixelFormat,
+  storedRange,
+  type Voi,
+  voiFunction,
+} from './image';
+
+/** What a series holds, as far as showing it goes. */
+export type SeriesKind = 'image' | 'sr' | 'pdf' | 'other';
+
+/** One instance and what the viewer reads from its metadata. */
+export interface Instance {
+  ds: Dataset;
+  study: string;
+  series: string;
+  sop: string;
+  sopClass: string;
+  modality: string;
+  transferSyntax: string;
+  format: PixelFormat;
+  slope: number;
+  intercept: number;
+  /** The windows of the data set (Window Center and Width), first the default. */
+  windows: Voi[];
+  windowNames: string[];
+  /** Row and column spacing in mm, and where it came from. */
+  spacing?: [number, number];
+  spacingNote: string;
+  frames: number;
+  /** Frames per second for cine, from Frame Time, Cine Rate or Recommended Display Frame Rate. */
+  fps: number;
+  units: string;
+  palette?: Palette;
+}
+
+/** One displayable image: a frame of an instance. */
+export interface ImageRef {
+  inst: Instance;
+  /** 1-based frame number. */
+  frame: number;
+  key: string;
+}
+
+export type Pixels =
+  | { kind: 'gray'; data: GrayData; min: number; max: number }
+  | { kind: 'color'; rgba: Uint8ClampedArray }
+  | { kind: 'bitmap'; bitmap: ImageBitmap; note: string }
+  | { kind: 'error'; message: string };
+
+const srPrefix = '1.2.840.10008.5.1.4.1.1.88.';
+const pdfClass = '1.2.840.10008.5.1.4.1.1.104.1';
+
+/** Reads what the viewer needs of an instance's metadata. */
+export function describe(ds: Dataset): Instance {
+  const shared = items(ds, T.SharedFunctionalGroupsSequence)[0];
+  const perFrame = items(ds, T.PerFrameFunctionalGroupsSequence)[0];
+  const fg = (seq: string): Dataset | undefined => items(shared, seq)[0] ?? items(perFrame, seq)[0];
+  const measures = fg(T.PixelMeasuresSequence);
+  const transform = fg(T.PixelValueTransformationSequence);
+  const voiSeq = fg(T.FrameVOILUTSequence);
+  const bitsAllocated = num(ds, T.BitsAllocated, 0);
+  const bitsStored = num(ds, T.BitsStored, bitsAllocated);
+  const format: PixelFormat = {
+    rows: num(ds, T.Rows, 0),
+    columns: num(ds, T.Columns, 0),
+    samplesPerPixel: num(ds, T.SamplesPerPixel, 1),
+    photometric: str(ds, T.PhotometricInterpretation).toUpperCase() || 'MONOCHROME2',
+    planar: num(ds, T.PlanarConfiguration, 0),
+    bitsAllocated,
+    bitsStored,
+    highBit: num(ds, T.HighBit, bitsStored - 1),
+    signed: num(ds, T.PixelRepresentation, 0) === 1,
+    float: !!ds[T.FloatPixelData] || !!ds[T.DoubleFloatPixelData],
+  };
+  const slope = num(ds, T.RescaleSlope, num(transform, T.RescaleSlope, 1)) || 1;
+  const intercept = num(ds, T.RescaleIntercept, num(transform, T.RescaleIntercept, 0));
+  const centers = nums(ds, T.WindowCenter).length ? nums(ds, T.WindowCenter) : nums(voiSeq, T.WindowCenter);
+  const widths = nums(ds, T.WindowWidth).length ? nums(ds, T.WindowWidth) : nums(voiSeq, T.WindowWidth);
+  const fn = voiFunction(str(ds, T.VOILUTFunction) || str(voiSeq, T.VOILUTFunction));
+  const windows: Voi[] = [];
+  const windowNames: string[] = [];
+  const expl = (ds[T.WindowCenterWidthExplanation]?.Value ?? []) as unknown[];
+  for (let i = 0; i < Math.min(centers.length, widths.length); i++) {
+    if (widths[i]! > 0) {
+      windows.push({ center: centers[i]!, width: widths[i]!, fn });
+      windowNames.push(String(expl[i] ?? ''));
+    }
+  }
+  let spacing: [number, number] | undefined;
+  let spacingNote = '';
+  const ps = nums(ds, T.PixelSpacing).length ? nums(ds, T.PixelSpacing) : nums(measures, T.PixelSpacing);
+  const ips = nums(ds, T.ImagerPixelSpacing);
+  if (ps.length >= 2 && ps[0]! > 0 && ps[1]! > 0) {
+    spacing = [ps[0]!, ps[1]!];
+  } else if (ips.length >= 2 && ips[0]! > 0 && ips[1]! > 0) {
+    spacing = [ips[0]!, ips[1]!];
+    spacingNote = 'at detector';
+  }
+  const modality = str(ds, T.Modality);
+  const frameTime = num(ds, T.FrameTime, 0);
+  const fps = frameTime > 0 ? 1000 / frameTime : num(ds, T.CineRate, 0) || num(ds, T.RecommendedDisplayFrameRate, 0) || 15;
+  let units = str(ds, T.RescaleType);
+  if (modality === 'CT' && (!units || units === 'US')) units = 'HU';
+  if (units === 'US') units = '';
+  return {
+    ds,
+    study: str(ds, T.StudyInstanceUID),
+    series: str(ds, T.SeriesInstanceUID),
+    sop: str(ds, T.SOPInstanceUID),
+    sopClass: str(ds, T.SOPClassUID),
+    modality,
+    transferSyntax: str(ds, T.AvailableTransferSyntaxUID),
+    format,
+    slope,
+    intercept,
+    windows,
+    windowNames,
+    spacing,
+    spacingNote,
+    frames: Math.max(1, num(ds, T.NumberOfFrames, 1)),
+    fps: Math.min(120, Math.max(1, Math.round(fps))),
+    units,
+  };
+}
+
+export function kindOf(inst: Instance): SeriesKind {
+  if (inst.sopClass.startsWith(srPrefix)) return 'sr';
+  if (inst.sopClass === pdfClass) return 'pdf';
+  if (inst.format.rows > 0 && inst.format.columns > 0 && (inst.ds[T.PixelData] || inst.ds[T.FloatPixelData] || inst.ds[T.DoubleFloatPixelData] || inst.format.bitsAllocated > 0)) return 'image';
+  return 'other';
+}
+
+/** Sorts instances: along the slice normal when every one has a position, else by Instance Number. */
+export function sortInstances(list: Instance[]): Instance[] {
+  const pos = (i: Instance) => nums(i.ds, T.ImagePositionPatient);
+  const iop = nums(list[0]?.ds, T.ImageOrientationPatient);
+  const inum = (i: Instance) => num(i.ds, T.InstanceNumber, 0);
+  if (list.length > 1 && iop.length === 6 && list.every(i => pos(i).length === 3 && i.frames === 1)) {
+    const [a, b, c, d, e, f] = iop as [number, number, number, number, number, number];
+    const n = [b * f - c * e, c * d - a * f, a * e - b * d];
+    const keyed = list.map(i => {
+      const p = pos(i);
+      return { i, d: p[0]! * n[0]! + p[1]! * n[1]! + p[2]! * n[2]!, k: inum(i) };
+    });
+    return keyed.sort((x, y) => x.d - y.d || x.k - y.k).map(x => x.i);
+  }
+  const keyed = list.map(i => ({ i, k: inum(i) }));
+  return keyed.sort((x, y) => x.k - y.k).map(x => x.i);
+}
+
+type Listener = (index: number) => void;
+
+/** A unit of loading: some frames of one instance, fetched in one request. */
+interface Job {
+  inst: Instance;
+  /** Image indexes, in frame order. */
+  images: number[];
+  state: 'queued' | 'running' | 'done';
+}
+
+const concurrency = 6;
+
+/** The transfer syntaxes whose Part 10 files end with the native Pixel Data. */
+const streamSyntaxes = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1']);
+
+/** Splits a multipart/related body into parts as its chunks arrive. */
+export class MultipartStream {
+  // A CRLF stands before the body, so that every delimiter, the first too, is CRLF--boundary.
+  private buf = new Uint8Array(1 << 20);
+  private start = 0;
+  private len = 2;
+  /** Where the search for the end of the current part resumes. */
+  private scan = 0;
+  private readonly delim: Uint8Array;
+
+  constructor(boundary: string) {
+    this.delim = new TextEncoder().encode(`\r\n--${boundary}`);
+    this.buf[0] = 13;
+    this.buf[1] = 10;
+  }
+
+  /** Adds a chunk and returns the parts it completed (copies, owning their buffers). */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (this.len + chunk.length > this.buf.length) {
+      if (this.start > 0) {
+        this.buf.copyWithin(0, this.start, this.len);
+        this.len -= this.start;
+        this.scan = Math.max(0, this.scan - this.start);
+        this.start = 0;
+      }
+      if (this.len + chunk.length > this.buf.length) {
+        const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + chunk.length));
+        grown.set(this.buf.subarray(0, this.len));
+        this.buf = grown;
+      }
+    }
+    this.buf.set(chunk, this.len);
+    this.len += chunk.length;
+    const out: Uint8Array[] = [];
+    const data = this.buf.subarray(0, this.len);
+    for (;;) {
+      // start is at a delimiter; the part's headers end at an empty line.
+      const headEnd = indexOfBytes(data, crlfcrlf, this.start + this.delim.length);
+      if (headEnd < 0) break;
+      const bodyStart = headEnd + 4;
+      const next = indexOfBytes(data, this.delim, Math.max(bodyStart, this.scan));
+      if (next < 0) {
+        this.scan = Math.max(bodyStart, this.len - this.delim.length + 1);
+        break;
+      }
+      out.push(data.slice(bodyStart, next));
+      this.start = next;
+      this.scan = 0;
+    }
+    return out;
+  }
+}
+
+const crlfcrlf = new Uint8Array([13, 10, 13, 10]);
+
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  const first = needle[0]!;
+  const last = hay.length - needle.length;
+  for (let i = hay.indexOf(first, from); i >= 0 && i <= last; i = hay.indexOf(first, i + 1)) {
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
+
+/** The Media Storage SOP Instance UID (0002,0003) of a Part 10 file's File Meta Information. */
+export function part10SOPInstanceUID(f: Uint8Array): string | undefined {
+  if (f.length < 144 || f[128] !== 0x44 || f[129] !== 0x49 || f[130] !== 0x43 || f[131] !== 0x4d) return undefined;
+  const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
+  let p = 132;
+  while (p + 8 <= f.length && dv.getUint16(p, true) === 0x0002) {
+    const el = dv.getUint16(p + 2, true);
+    const vr = String.fromCharCode(f[p + 4]!, f[p + 5]!);
+    let len: number;
+    let val: number;
+    if (['OB', 'OW', 'UN', 'SQ', 'UT', 'UC', 'UR', 'OD', 'OF', 'OL', 'OV'].includes(vr)) {
+      len = dv.getUint32(p + 8, true);
+      val = p + 12;
+    } else {
+      len = dv.getUint16(p + 6, true);
+      val = p + 8;
+    }
+    if (val + len > f.length) return undefined;
+    if (el === 0x0003) return new TextDecoder().decode(f.subarray(val, val + len)).replace(/[\0 ]+$/, '');
+    p = val + len;
+  }
+  return undefined;
+}
+
+/**
+ * The native Pixel Data of a Part 10 file that ends with it (as files of single-frame images
+ * almost always do): the last size bytes, taken only when the element's header stands right
+ * before them with that length.
+ */
+export function nativePixelData(f: Uint8Array, size: number, ts: string): Uint8Array | undefined {
+  const explicit = ts !== '1.2.840.10008.1.2';
+  const h = f.length - size - (explicit ? 12 : 8);
+  if (size <= 0 || h < 132) return undefined;
+  const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
+  if (dv.getUint16(h, true) !== 0x7fe0 || dv.getUint16(h + 2, true) !== 0x0010) return undefined;
+  const len = explicit ? dv.getUint32(h + 8, true) : dv.getUint32(h + 4, true);
+  if (len !== size) return undefined;
+  return f.subarray(f.length - size);
+}
+const framesPerRequest = 16;
+
+export class Series {
+  readonly kind: SeriesKind;
+  readonly instances: Instance[];
+  readonly images: ImageRef[] = [];
+  readonly pixels: (Pixels | undefined)[] = [];
+  loaded = 0;
+  /** Timings (performance.now()) for the benchmark and the tests. */
+  readonly timing: { start: number; metadata: number; first: number; all: number } = { start: 0, metadata: 0, first: 0, all: 0 };
+  private readonly jobs: Job[] = [];
+  private readonly jobOf: Job[] = [];
+  private focus = 0;
+  private running = 0;
+  private readonly listeners = new Set<Listener>();
+  private readonly abort = new AbortController();
+  private started = false;
+  private streaming = false;
+
+  private constructor(
+    readonly study: string,
+    readonly uid: string,
+    metadata: Dataset[],
+    start: number,
+  ) {
+    this.timing.start = start;
+    this.timing.metadata = performance.now();
+    const all = metadata.map(describe);
+    const kinds = all.map(kindOf);
+    this.kind = kinds.includes('image') ? 'image' : (kinds[0] ?? 'other');
+    this.instances = sortInstances(this.kind === 'image' ? all.filter((_, i) => kinds[i] === 'image') : all);
+    if (this.kind !== 'image') return;
+    for (const inst of this.instances) {
+      const first = this.images.length;
+      for (let f = 1; f <= inst.frames; f++) {
+        this.images.push({ inst, frame: f, key: `${inst.sop}/${f}` });
+        this.pixels.push(undefined);
+      }
+      // The first frame of an instance alone, so that it shows as soon as possible; the others
+      // in groups.
+      const idx = Array.from({ length: inst.frames }, (_, k) => first + k);
+      const groups = [idx.slice(0, 1)];
+      for (let k = 1; k < idx.length; k += framesPerRequest) groups.push(idx.slice(k, k + framesPerRequest));
+      for (const g of groups) {
+        const job: Job = { inst, images: g, state: 'queued' };
+        this.jobs.push(job);
+        for (const i of g) this.jobOf[i] = job;
+      }
+    }
+  }
+
+  /** Fetches the series' metadata. */
+  static async open(study: string, series: string): Promise<Series> {
+    const start = performance.now();
+    const md = await seriesMetadata(study, series);
+    const s = new Series(study, series, md, start);
+    if (s.kind === 'image') await s.loadPalettes();
+    return s;
+  }
+
+  private async loadPalettes(): Promise<void> {
+    for (const inst of this.instances) {
+      if (inst.format.photometric !== 'PALETTE COLOR') continue;
+      try {
+        const ds = inst.ds;
+        const tables = await Promise.all(
+          [
+            [T.RedPaletteColorLookupTableDescriptor, T.RedPaletteColorLookupTableData],
+            [T.GreenPaletteColorLookupTableDescriptor, T.GreenPaletteColorLookupTableData],
+            [T.BluePaletteColorLookupTableDescriptor, T.BluePaletteColorLookupTableData],
+          ].map(async ([d, v]) => {
+            const data = await binaryValue(ds, v!, this.abort.signal);
+            if (!data) throw new Error('no palette data (segmented palettes are not read)');
+            return paletteTable(nums(ds, d!), data);
+          }),
+        );
+        inst.palette = { first: tables[0]!.first, red: tables[0]!.table, green: tables[1]!.table, blue: tables[2]!.table };
+      } catch {
+        // Without a palette the frames are shown as the server renders them, if it can.
+      }
+    }
+  }
+
+  onLoad(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Moves the loading focus: the image i and those near it come next. */
+  prioritize(i: number): void {
+    this.focus = i;
+    this.pump();
+  }
+
+  /** Starts loading (once), from image first. */
+  start(first = 0): void {
+    this.focus = first;
+    if (this.started) return this.pump();
+    this.started = true;
+    this.pump();
+    if (this.streamable()) {
+      // The rest of the series once the image in view is in, so as not to slow it down.
+      this.streaming = true;
+      this.firstLoaded()
+        .then(() => this.stream())
+        .catch(() => {
+          // The frames are fetched one by one instead.
+        })
+        .finally(() => {
+          this.streaming = false;
+          if (!this.abort.signal.aborted) this.pump();
+        });
+    }
+  }
+
+  private firstLoaded(): Promise<void> {
+    if (this.loaded > 0) return Promise.resolve();
+    return new Promise(resolve => {
+      const off = this.onLoad(() => {
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Whether the series is fetched whole in one response: many single-frame instances stored
+   * little endian uncompressed. One response carries the 500 slices of a CT about three times
+   * faster than 500 requests for frames, whose per-request cost in the browser dominates.
+   */
+  private streamable(): boolean {
+    return (
+      this.images.length >= 8 &&
+      this.instances.every(i => i.frames === 1 && streamSyntaxes.has(i.transferSyntax) && i.format.bitsAllocated >= 8 && !i.format.float)
+    );
+  }
+
+  /** Reads the series as Part 10 instances and takes each one's Pixel Data as it arrives. */
+  private async stream(): Promise<void> {
+    const resp = await fetch(`${root}/studies/${this.study}/series/${this.uid}`, {
+      headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
+      signal: this.abort.signal,
+    });
+    const boundary = param(resp.headers.get('Content-Type') ?? '', 'boundary');
+    if (!resp.ok || !resp.body || !boundary) throw new Error(`series: HTTP ${resp.status}`);
+    const bySop = new Map<string, number>();
+    this.images.forEach((im, i) => bySop.set(im.inst.sop, i));
+    const parser = new MultipartStream(boundary);
+    const reader = resp.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      for (const part of parser.push(value)) {
+        const sop = part10SOPInstanceUID(part);
+        const i = sop === undefined ? undefined : bySop.get(sop);
+        if (i === undefined || this.pixels[i]) continue;
+        const inst = this.images[i]!.inst;
+        const bytes = nativePixelData(part, frameBytes(inst.format), inst.transferSyntax);
+        if (!bytes) continue;
+        const job = this.jobOf[i];
+        if (job && job.state === 'queued') job.state = 'done';
+        const px = await decodePart({ bytes, contentType: 'application/octet-stream', transferSyntax: explicitLittle }, inst);
+        if (px) this.set(i, px);
+      }
+    }
+  }
+
+  close(): void {
+    this.abort.abort();
+    for (const p of this.pixels) if (p?.kind === 'bitmap') p.bitmap.close();
+  }
+
+  /** Bytes held for pixels. */
+  bytes(): number {
+    let n = 0;
+    for (const p of this.pixels) {
+      if (p?.kind === 'gray') n += p.data.byteLength;
+      else if (p?.kind === 'color') n += p.rgba.byteLength;
+      else if (p?.kind === 'bitmap') n += p.bitmap.width * p.bitmap.height * 4;
+    }
+    return n;
+  }
+
+  private focusJob(): Job | undefined {
+    const j = this.jobOf[this.focus];
+    return j && j.state === 'queued' ? j : undefined;
+  }
+
+  private next(): Job | undefined {
+    const want = this.jobOf[this.focus];
+    if (want && want.state === 'queued') return want;
+    let best: Job | undefined;
+    let bestD = Infinity;
+    for (const j of this.jobs) {
+      if (j.state !== 'queued') continue;
+      const d = Math.abs(j.images[0]! - this.focus);
+      if (d < bestD) {
+        best = j;
+        bestD = d;
+      }
+    }
+    return best;
+  }
+
+  private pump(): void {
+    // While the series streams in, only the image in view is fetched on its own.
+    const limit = this.streaming ? 1 : concurrency;
+    while (this.running < limit) {
+      const job = this.streaming ? this.focusJob() : this.next();
+      if (!job) return;
+      job.state = 'running';
+      this.running++;
+      this.run(job)
+        .catch(err => {
+          if (this.abort.signal.aborted) return;
+          for (const i of job.images) if (!this.pixels[i]) this.set(i, { kind: 'error', message: String(err instanceof Error ? err.message : err) });
+        })
+        .finally(() => {
+          job.state = 'done';
+          this.running--;
+          if (!this.abort.signal.aborted) this.pump();
+        });
+    }
+  }
+
+  private set(i: number, p: Pixels): void {
+    if (this.pixels[i]) return;
+    this.pixels[i] = p;
+    this.loaded++;
+    const now = performance.now();
+    if (!this.timing.first) this.timing.first = now;
+    if (this.loaded === this.images.length) this.timing.all = now;
+    for (const fn of this.listeners) fn(i);
+  }
+
+  private async run(job: Job): Promise<void> {
+    const { inst } = job;
+    const frames = job.images.map(i => this.images[i]!.frame);
+    const base = instancePath(inst.study, inst.series, inst.sop);
+    let parts: FramePart[] = [];
+    try {
+      parts = await fetchFrames(`${base}/frames/${frames.join(',')}`, this.abort.signal, frameBytes(inst.format));
+    } catch (err) {
+      if (this.abort.signal.aborted) throw err;
+      // No frames as such (e.g. not retrievable in any syntax offered): the server's rendering.
+    }
+    for (let k = 0; k < job.images.length; k++) {
+      const i = job.images[k]!;
+      const part = parts[k];
+      let px: Pixels | undefined;
+      if (part) px = await decodePart(part, inst);
+      if (!px) px = await this.rendered(base, frames[k]!, inst);
+      this.set(i, px);
+    }
+  }
+
+  private async rendered(base: string, frame: number, inst: Instance): Promise<Pixels> {
+    try {
+      const bitmap = await fetchRendered(`${base}/frames/${frame}/rendered`, undefined, this.abort.signal);
+      return { kind: 'bitmap', bitmap, note: 'rendered by the server' };
+    } catch (err) {
+      const ts = inst.transferSyntax ? ` (transfer syntax ${inst.transferSyntax})` : '';
+      return { kind: 'error', message: `Cannot display this image${ts}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+}
+
+/** Decodes a frame part into pixels, or undefined when the browser cannot (the server's rendering is tried then). */
+export async function decodePart(part: FramePart, inst: Instance): Promise<Pixels | undefined> {
+  const ts = part.transferSyntax || inst.transferSyntax;
+  const f = inst.format;
+  const native = nativeSyntaxes.has(ts) || (!part.transferSyntax && part.contentType.startsWith('application/octet-stream'));
+  if (native) {
+    if (part.bytes.length < frameBytes(f)) return undefined;
+    if (f.samplesPerPixel === 1 && f.photometric.startsWith('MONOCHROME') && grayDecodable(f)) {
+      const data = decodeGray(part.bytes, f);
+      return { kind: 'gray', data, ...storedRange(data) };
+    }
+    if (colorDecodable(f, inst.palette)) return { kind: 'color', rgba: decodeColor(part.bytes, f, inst.palette) };
+    return undefined;
+  }
+  if (ts === jpegBaseline && f.bitsAllocated === 8) {
+    // The browser decodes baseline JPEG itself; greyscale keeps its values so that the window applies.
+    try {
+      const bmp = await createImageBitmap(new Blob([part.bytes as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }), { colorSpaceConversion: 'none' });
+      const c = new OffscreenCanvas(bmp.width, bmp.height);
+      const ctx = c.getContext('2d', { willReadFrequently: true });
+      if (!ctx) return undefined;
+      ctx.drawImage(bmp, 0, 0);
+      bmp.close();
+      const rgbaData = ctx.getImageData(0, 0, c.width, c.height).data;
+      if (f.samplesPerPixel === 1 && f.photometric.startsWith('MONOCHROME')) {
+        const data = new Uint8Array(c.width * c.height);
+        for (let p = 0; p < data.length; p++) data[p] = rgbaData[4 * p]!;
+        return { kind: 'gray', data, ...storedRange(data) };
+      }
+      return { kind: 'color', rgba: rgbaData };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
