@@ -23,7 +23,8 @@
 # The load average is recorded beside every phase (meta.load.*).
 #
 # Tunables: WORK (${TMPDIR:-/tmp}/lbx-archive-bench: data, results, logs), SHARED (../shared
-# beside the repository), ROUNDS (2), BIG (1000000), PHASES, N_QUERIES/N_RETRIEVE (harness).
+# beside the repository), ROUNDS (2), BIG (1000000), PHASES, N_QUERIES/N_RETRIEVE (harness),
+# LIGHTBOX_BIN (a lightbox binary to use instead of building one with make).
 # The shared harness is read-only: it is copied to $WORK/harness (its scripts are used as they
 # are). Everything runs in a private network namespace (loopback only) unless NETNS=0; servers
 # listen on 127.0.0.1, on ports found free, and are stopped by PID.
@@ -53,8 +54,12 @@ if [ -z "${IN_NETNS:-}" ]; then
   [ -d "$SHARED/bench" ] || { echo "run.sh: $SHARED/bench not found (set SHARED)" >&2; exit 1; }
   echo "== build ($ROOT)"
   mkdir -p "$WORK/bin" "$RES"
-  (cd "$ROOT" && make build >/dev/null && cp bin/lightbox "$LBX")
-  (cd "$ROOT" && go build -o "$WORK/bin/profile" ./bench/archive/profile)
+  if [ -n "${LIGHTBOX_BIN:-}" ]; then
+    [ "$LIGHTBOX_BIN" -ef "$LBX" ] || cp "$LIGHTBOX_BIN" "$LBX"   # built elsewhere (e.g. a snapshot of the tree)
+  else
+    (cd "$ROOT" && make build >/dev/null && cp bin/lightbox "$LBX")
+    (cd "$ROOT" && go build -o "$WORK/bin/profile" ./bench/archive/profile)
+  fi
   # The shared harness is read-only (it builds its generator into its own bin/): use a copy.
   rm -rf "$H"; cp -r "$SHARED/bench" "$H"; chmod -R u+w "$H"; rm -rf "$H/results"
   # lib.sh defaults TARGET_HTTP_BASE with ":=", which also replaces an empty value, so the
@@ -83,7 +88,7 @@ export BENCH_ROOT=$WORK RESULTS_DIR=$RES CLIENT_TCP_NODELAY=1
 # scripts; the scale ingest below calls benchtool.py directly). Without it, small instances
 # stall on delayed ACKs (~20-40 ms per C-STORE).
 export TCP_NODELAY=1
-SYS_LB=lightbox-$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)
+SYS_LB=${SYS_LB:-lightbox-$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)}
 TSV() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"; }
 load() { # file system run phase
   TSV "$2" "$3" "meta.load.$4" "$(cut -d' ' -f1-3 /proc/loadavg)" "" "" "1/5/15-min load average" >> "$1"; }

@@ -58,10 +58,15 @@ network: in parallel, with a progress bar, keeping each data set as it is in its
 already in the archive are skipped, so an interrupted import can simply be run again. Files
 that are not DICOM or fail to import are listed at the end; the exit status is then 1.
 
+Files are made durable in batches (--batch): the blobs of a batch are synced together, then
+indexed in one transaction. A file counts as imported once its batch is committed; an
+interruption loses at most the batches in progress, which the next run imports again.
+
 Run it while 'lightbox serve' is stopped, or against another data directory.`)
 	var sf serverFlags
 	addDataFlags(fs, &sf)
-	jobs := fs.Int("jobs", runtime.NumCPU(), "files imported in parallel")
+	jobs := fs.Int("jobs", runtime.NumCPU(), "files read and written in parallel")
+	batch := fs.Int("batch", 512, "files made durable and indexed together (1: each file on its own)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,33 +92,70 @@ Run it while 'lightbox serve' is stopped, or against another data directory.`)
 		return err
 	}
 	bar := progress.New(e.stderr, int64(len(files)), total, progress.Options{Unit: "files"})
-	var stored, skipped, bytes atomic.Int64
-	type failure struct{ file, reason string }
-	var mu sync.Mutex
-	var failures []failure
+	im := &importer{arc: arc, bar: bar}
+	start := time.Now()
+	if *batch <= 1 {
+		im.oneByOne(ctx, files, max(1, *jobs))
+	} else {
+		im.batched(ctx, files, max(1, *jobs), *batch)
+	}
+	bar.Done()
+	secs := time.Since(start).Seconds()
+	stored := im.stored.Load()
+	fmt.Fprintf(e.stdout, "imported %d instances (%.1f MB) in %.1fs: %.0f inst/s; %d already stored; %d failed\n",
+		stored, float64(im.bytes.Load())/1e6, secs, float64(stored)/max(secs, 1e-9), im.skipped.Load(), len(im.failures))
+	if len(im.failures) > 0 {
+		sort.Slice(im.failures, func(i, j int) bool { return im.failures[i].file < im.failures[j].file })
+		for _, f := range im.failures {
+			fmt.Fprintf(e.stderr, "  %s: %s\n", f.file, f.reason)
+		}
+		return exitError{1}
+	}
+	return ctx.Err()
+}
+
+// importer counts what an import did.
+type importer struct {
+	arc                    *archive.Service
+	bar                    *progress.Bar
+	stored, skipped, bytes atomic.Int64
+	mu                     sync.Mutex
+	failures               []importFailure
+}
+
+type importFailure struct{ file, reason string }
+
+func (im *importer) fail(path string, err error) {
+	im.mu.Lock()
+	im.failures = append(im.failures, importFailure{path, err.Error()})
+	im.mu.Unlock()
+}
+
+// done counts a file's outcome.
+func (im *importer) done(path string, n int64, skip bool, err error) {
+	switch {
+	case err != nil:
+		im.fail(path, err)
+	case skip:
+		im.skipped.Add(1)
+	default:
+		im.stored.Add(1)
+		im.bytes.Add(n)
+	}
+	im.bar.Add(1, n)
+}
+
+// oneByOne imports each file on its own: durable when its store returns.
+func (im *importer) oneByOne(ctx context.Context, files []string, jobs int) {
 	work := make(chan string)
 	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < max(1, *jobs); i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range jobs {
+		wg.Go(func() {
 			for path := range work {
-				n, skip, err := importOne(ctx, arc, path)
-				switch {
-				case err != nil:
-					mu.Lock()
-					failures = append(failures, failure{path, err.Error()})
-					mu.Unlock()
-				case skip:
-					skipped.Add(1)
-				default:
-					stored.Add(1)
-					bytes.Add(n)
-				}
-				bar.Add(1, n)
+				n, skip, err := importOne(ctx, im.arc, path)
+				im.done(path, n, skip, err)
 			}
-		}()
+		})
 	}
 	for _, f := range files {
 		if ctx.Err() != nil {
@@ -123,18 +165,136 @@ Run it while 'lightbox serve' is stopped, or against another data directory.`)
 	}
 	close(work)
 	wg.Wait()
-	bar.Done()
-	secs := time.Since(start).Seconds()
-	fmt.Fprintf(e.stdout, "imported %d instances (%.1f MB) in %.1fs: %.0f inst/s; %d already stored; %d failed\n",
-		stored.Load(), float64(bytes.Load())/1e6, secs, float64(stored.Load())/max(secs, 1e-9), skipped.Load(), len(failures))
-	if len(failures) > 0 {
-		sort.Slice(failures, func(i, j int) bool { return failures[i].file < failures[j].file })
-		for _, f := range failures {
-			fmt.Fprintf(e.stderr, "  %s: %s\n", f.file, f.reason)
-		}
-		return exitError{1}
+}
+
+// importBatch is a batch being filled by the workers, with the file of each position.
+type importBatch struct {
+	b     *archive.Batch
+	adds  sync.WaitGroup // adds in progress
+	mu    sync.Mutex
+	files map[int]importFile
+}
+
+type importFile struct {
+	path string
+	size int64
+}
+
+// batched imports files in batches of about size files: jobs workers read and write them into
+// the current batch while the batch before is made durable and indexed.
+func (im *importer) batched(ctx context.Context, files []string, jobs, size int) {
+	var mu sync.Mutex // guards cur
+	newBatch := func() *importBatch { return &importBatch{b: im.arc.NewBatch(), files: map[int]importFile{}} }
+	cur := newBatch()
+	// At most two batches' worth of files are written and not yet committed (open files,
+	// memory).
+	slots := make(chan struct{}, 2*size)
+	full := make(chan struct{}, 1)
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Go(func() {
+			for path := range work {
+				slots <- struct{}{}
+				mu.Lock()
+				ib := cur
+				ib.adds.Add(1)
+				mu.Unlock()
+				pos, n, skip, err := addOne(ctx, im.arc, ib.b, path)
+				if pos >= 0 {
+					ib.mu.Lock()
+					ib.files[pos] = importFile{path, n}
+					ib.mu.Unlock()
+				}
+				ib.adds.Done()
+				if pos < 0 {
+					<-slots
+					im.done(path, 0, skip, err)
+				} else if k, _ := ib.b.Len(); k >= size {
+					select {
+					case full <- struct{}{}:
+					default:
+					}
+				}
+			}
+		})
 	}
-	return ctx.Err()
+	// The committer: commits the current batch when it is full, when the workers are idle for
+	// a moment, and at the end.
+	workersDone := make(chan struct{})
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for last := false; !last; {
+			select {
+			case <-full:
+			case <-tick.C:
+			case <-workersDone:
+				last = true
+			}
+			mu.Lock()
+			ib := cur
+			if k, _ := ib.b.Len(); k == 0 && !last {
+				mu.Unlock()
+				continue
+			}
+			cur = newBatch()
+			mu.Unlock()
+			ib.adds.Wait()
+			im.commit(ctx, ib)
+			ib.mu.Lock()
+			n := len(ib.files)
+			ib.mu.Unlock()
+			for range n {
+				<-slots
+			}
+		}
+	}()
+	for _, f := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+	close(workersDone)
+	<-committed
+}
+
+// commit commits a batch and counts its outcomes; an instance the batch cannot store (another
+// instance with its SOP Instance UID is stored) is imported on its own.
+func (im *importer) commit(ctx context.Context, ib *importBatch) {
+	for i, r := range ib.b.Commit(ctx) {
+		f := ib.files[i]
+		switch {
+		case errors.Is(r.Err, archive.ErrStoreAlone):
+			n, skip, err := importOne(ctx, im.arc, f.path)
+			im.done(f.path, n, skip, err)
+		case r.Err != nil:
+			im.done(f.path, f.size, false, r.Err)
+		default:
+			im.done(f.path, f.size, r.Result.Outcome == archive.Duplicate, nil)
+		}
+	}
+}
+
+// addOne writes one file into the batch b, unless it is stored already; it returns its
+// position in the batch (-1 if not added) and its size, whether it was already stored, or why
+// it failed.
+func addOne(ctx context.Context, arc *archive.Service, b *archive.Batch, path string) (int, int64, bool, error) {
+	f, size, skip, err := openImport(ctx, arc, path)
+	if f == nil {
+		return -1, 0, skip, err
+	}
+	defer f.Close()
+	pos, err := b.AddFile(ctx, f, "IMPORT")
+	if err != nil {
+		return -1, 0, false, err
+	}
+	return pos, size, false, nil
 }
 
 // quietLog keeps a command's log to warnings so that it does not fight the progress bar.
@@ -145,35 +305,52 @@ func quietLog(l config.Log) config.Log {
 	return l
 }
 
-// importOne imports one file and returns its size, whether it was already stored, or why it
-// failed.
-func importOne(ctx context.Context, arc *archive.Service, path string) (int64, bool, error) {
+// openImport opens a file to import, positioned at its start, with its size; it returns no
+// file if the instance is stored already (skip) or the file cannot be read as DICOM.
+func openImport(ctx context.Context, arc *archive.Service, path string) (*os.File, int64, bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, false, err
+		return nil, 0, false, err
 	}
-	defer f.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+		}
+	}()
 	st, err := f.Stat()
 	if err != nil {
-		return 0, false, err
+		return nil, 0, false, err
 	}
 	head, err := dicom.Read(f, dicom.ReadOptions{StopAt: tag.New(0x0008, 0x0019)})
 	if err != nil {
-		return 0, false, fmt.Errorf("not a DICOM file: %w", err)
+		return nil, 0, false, fmt.Errorf("not a DICOM file: %w", err)
 	}
 	if head.Meta != nil {
 		// Skip what is stored already — only when the File Meta and the data set agree on the
-		// instance; a file whose two disagree goes to StoreFile, which reports why.
+		// instance; a file whose two disagree goes on to the store, which reports why.
 		sop := strings.TrimRight(head.Meta.String(tag.MediaStorageSOPInstanceUID), "\x00 ")
 		if ds := head.Dataset.String(tag.SOPInstanceUID); ds == sop {
 			if _, err := arc.Lookup(ctx, sop); err == nil {
-				return 0, true, nil
+				return nil, 0, true, nil
 			}
 		}
 	}
 	if _, err := f.Seek(0, 0); err != nil {
-		return 0, false, err
+		return nil, 0, false, err
 	}
+	ok = true
+	return f, st.Size(), false, nil
+}
+
+// importOne imports one file on its own and returns its size, whether it was already stored,
+// or why it failed.
+func importOne(ctx context.Context, arc *archive.Service, path string) (int64, bool, error) {
+	f, size, skip, err := openImport(ctx, arc, path)
+	if f == nil {
+		return 0, skip, err
+	}
+	defer f.Close()
 	res, err := arc.StoreFile(ctx, f, "IMPORT")
 	if err != nil && !errors.Is(err, archive.ErrConflict) {
 		return 0, false, err
@@ -181,7 +358,7 @@ func importOne(ctx context.Context, arc *archive.Service, path string) (int64, b
 	if res != nil && res.Outcome == archive.Duplicate {
 		return 0, true, err
 	}
-	return st.Size(), false, nil
+	return size, false, nil
 }
 
 func runLs(ctx context.Context, e *env, args []string) error {

@@ -96,6 +96,8 @@ type Service struct {
 	opts  Options
 	log   *slog.Logger
 	locks [64]sync.Mutex // serialise stores of the same SOP Instance UID
+	keys  blob.Keys      // blob keys: consecutive stores share key directories
+	bufs  sync.Pool      // *bufio.Writer of 256 KiB, reused by stores
 }
 
 // New returns the archive over an index and a blob store.
@@ -168,6 +170,94 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // then, and only then, may the sender be told so. On any error nothing is left behind. The data
 // set bytes are kept exactly as received, after a File Meta naming its transfer syntax.
 func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, error) {
+	wr, err := s.write(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			wr.w.Abort()
+		}
+	}()
+	rec := wr.rec
+	mu := s.lock(req.SOPInstanceUID)
+	mu.Lock()
+	defer mu.Unlock()
+	old, err := s.idx.Lookup(ctx, req.SOPInstanceUID)
+	switch {
+	case err == nil:
+		if old.SHA256 == rec.SHA256 {
+			return &StoreResult{Outcome: Duplicate, Instance: old}, nil
+		}
+		if s.opts.Duplicates == Reject {
+			s.log.Warn("duplicate SOP Instance UID with different content: kept the stored instance",
+				"sop_uid", req.SOPInstanceUID, "calling_ae", req.Source)
+			return &StoreResult{Outcome: Duplicate, Instance: old}, ErrConflict
+		}
+	case !errors.Is(err, index.ErrNotFound):
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if err := wr.w.Commit(ctx, wr.key); err != nil {
+		return nil, s.storageErr(err)
+	}
+	committed = true
+	rec.BlobKey = wr.key
+	if old != nil && s.opts.Duplicates == Keep {
+		if err := s.idx.KeepVersion(ctx, rec); err != nil {
+			s.deleteBlob(rec.BlobKey)
+			return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
+		}
+		s.log.Warn("duplicate SOP Instance UID with different content: stored aside as a version, the first one is served",
+			"sop_uid", req.SOPInstanceUID, "calling_ae", req.Source, "blob", rec.BlobKey)
+		return &StoreResult{Outcome: Duplicate, Instance: old}, ErrConflict
+	}
+	if old != nil {
+		replaced, err := s.idx.Replace(ctx, rec)
+		if err != nil {
+			s.deleteBlob(rec.BlobKey)
+			return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
+		}
+		if replaced != nil {
+			s.deleteBlob(replaced.BlobKey)
+		}
+		st, _ := s.idx.Lookup(ctx, req.SOPInstanceUID)
+		return &StoreResult{Outcome: Replaced, Instance: st}, nil
+	}
+	st, err := s.idx.Put(ctx, rec)
+	if err != nil {
+		s.deleteBlob(rec.BlobKey)
+		if errors.Is(err, index.ErrExists) && st != nil && st.SHA256 == rec.SHA256 {
+			return &StoreResult{Outcome: Duplicate, Instance: st}, nil
+		}
+		return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
+	}
+	return &StoreResult{Outcome: Stored, Instance: st}, nil
+}
+
+// written is an instance written to a blob that is neither durable nor committed yet.
+type written struct {
+	w   blob.Writer
+	key string // the key the blob is committed under
+	rec *index.Record
+}
+
+// create starts a blob: in place under a new key where the store can (no link or rename to
+// make durable after the data), else a temporary one.
+func (s *Service) create(ctx context.Context) (blob.Writer, string, error) {
+	key := s.keys.New()
+	if ip, ok := s.blobs.(blob.InPlaceCreator); ok {
+		w, err := ip.CreateAt(ctx, key)
+		return w, key, err
+	}
+	w, err := s.blobs.Create(ctx)
+	return w, key, err
+}
+
+// write checks req, streams it into a new blob while reading its header, and builds its index
+// record (without the blob key). On error nothing is left behind; otherwise the caller commits
+// or aborts the blob.
+func (s *Service) write(ctx context.Context, req StoreRequest) (*written, error) {
 	if err := uid.Validate(req.SOPInstanceUID); err != nil {
 		return nil, fmt.Errorf("%w: SOP Instance UID: %w", ErrInvalid, err)
 	}
@@ -177,18 +267,28 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 	if err := uid.Validate(req.TransferSyntax); err != nil {
 		return nil, fmt.Errorf("%w: transfer syntax: %w", ErrInvalid, err)
 	}
-	w, err := s.blobs.Create(ctx)
+	w, key, err := s.create(ctx)
 	if err != nil {
 		return nil, s.storageErr(err)
 	}
-	committed := false
+	ok := false
 	defer func() {
-		if !committed {
+		if !ok {
 			w.Abort()
 		}
 	}()
-	// Large writes: bulk data arrives in the reader's small chunks.
-	bw := bufio.NewWriterSize(w, 256<<10)
+	// Large writes: bulk data arrives in the reader's small chunks. The buffers are reused:
+	// allocating (and zeroing) one per store costs more than the rest of a small store.
+	bw, _ := s.bufs.Get().(*bufio.Writer)
+	if bw == nil {
+		bw = bufio.NewWriterSize(w, 256<<10)
+	} else {
+		bw.Reset(w)
+	}
+	defer func() {
+		bw.Reset(nil)
+		s.bufs.Put(bw)
+	}()
 	cw := &countingWriter{w: bw, h: sha256.New()}
 	// File Meta first: the blob is a self-describing Part 10 file.
 	meta := dicom.NewDataset()
@@ -216,6 +316,7 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 	prefixes := map[int64][]byte{}
 	header, err := dicom.ReadDataset(tee, req.TransferSyntax, dicom.ReadOptions{
 		BulkThreshold: s.opts.BulkThreshold,
+		KeepInline:    keepInline,
 		BulkHandler: func(e *dicom.Element, r io.Reader) error {
 			if e.Tag == tag.PixelData && len(prefixes) < 1<<16 {
 				p := make([]byte, 8)
@@ -247,59 +348,8 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 	}
 	rec.Size = cw.n
 	copy(rec.SHA256[:], cw.h.Sum(nil))
-
-	mu := s.lock(req.SOPInstanceUID)
-	mu.Lock()
-	defer mu.Unlock()
-	old, err := s.idx.Lookup(ctx, req.SOPInstanceUID)
-	switch {
-	case err == nil:
-		if old.SHA256 == rec.SHA256 {
-			return &StoreResult{Outcome: Duplicate, Instance: old}, nil
-		}
-		if s.opts.Duplicates == Reject {
-			s.log.Warn("duplicate SOP Instance UID with different content: kept the stored instance",
-				"sop_uid", req.SOPInstanceUID, "calling_ae", req.Source)
-			return &StoreResult{Outcome: Duplicate, Instance: old}, ErrConflict
-		}
-	case !errors.Is(err, index.ErrNotFound):
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	rec.BlobKey = blob.NewKey()
-	if err := w.Commit(ctx, rec.BlobKey); err != nil {
-		return nil, s.storageErr(err)
-	}
-	committed = true
-	if old != nil && s.opts.Duplicates == Keep {
-		if err := s.idx.KeepVersion(ctx, rec); err != nil {
-			s.deleteBlob(rec.BlobKey)
-			return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
-		}
-		s.log.Warn("duplicate SOP Instance UID with different content: stored aside as a version, the first one is served",
-			"sop_uid", req.SOPInstanceUID, "calling_ae", req.Source, "blob", rec.BlobKey)
-		return &StoreResult{Outcome: Duplicate, Instance: old}, ErrConflict
-	}
-	if old != nil {
-		replaced, err := s.idx.Replace(ctx, rec)
-		if err != nil {
-			s.deleteBlob(rec.BlobKey)
-			return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
-		}
-		if replaced != nil {
-			s.deleteBlob(replaced.BlobKey)
-		}
-		st, _ := s.idx.Lookup(ctx, req.SOPInstanceUID)
-		return &StoreResult{Outcome: Replaced, Instance: st}, nil
-	}
-	st, err := s.idx.Put(ctx, rec)
-	if err != nil {
-		s.deleteBlob(rec.BlobKey)
-		if errors.Is(err, index.ErrExists) && st != nil && st.SHA256 == rec.SHA256 {
-			return &StoreResult{Outcome: Duplicate, Instance: st}, nil
-		}
-		return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
-	}
-	return &StoreResult{Outcome: Stored, Instance: st}, nil
+	ok = true
+	return &written{w: w, key: key, rec: rec}, nil
 }
 
 func (s *Service) deleteBlob(key string) {
@@ -350,13 +400,23 @@ func (s *Service) record(req StoreRequest, header *dicom.Dataset, base int64, pr
 // StoreFile stores a Part 10 file read from r (DICOMweb STOW, import): its File Meta gives the
 // transfer syntax and UIDs; the data set bytes are kept as they are in the file.
 func (s *Service) StoreFile(ctx context.Context, r io.Reader, source string) (*StoreResult, error) {
+	req, err := fileRequest(r, source)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store(ctx, req)
+}
+
+// fileRequest reads the File Meta of the Part 10 file r into a store request whose data is the
+// rest of r.
+func fileRequest(r io.Reader, source string) (StoreRequest, error) {
 	br := &prefixReader{r: r}
 	f, err := dicom.Read(br, dicom.ReadOptions{StopAt: tag.New(0x0008, 0x0019)})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return StoreRequest{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if f.Meta == nil {
-		return nil, fmt.Errorf("%w: no File Meta Information", ErrInvalid)
+		return StoreRequest{}, fmt.Errorf("%w: no File Meta Information", ErrInvalid)
 	}
 	// A File Meta without its Media Storage UIDs: the data set's own identify the instance.
 	class := strings.TrimRight(f.Meta.String(tag.MediaStorageSOPClassUID), "\x00 ")
@@ -376,10 +436,10 @@ func (s *Service) StoreFile(ctx context.Context, r io.Reader, source string) (*S
 	// What the reader consumed past the data set's start is replayed before the rest of r.
 	consumed := br.buf.Bytes()
 	if int64(len(consumed)) < f.DatasetOffset {
-		return nil, fmt.Errorf("%w: truncated file", ErrInvalid)
+		return StoreRequest{}, fmt.Errorf("%w: truncated file", ErrInvalid)
 	}
 	req.Data = io.MultiReader(bytes.NewReader(consumed[f.DatasetOffset:]), r)
-	return s.Store(ctx, req)
+	return req, nil
 }
 
 // prefixReader records what is read through it (the file's first bytes, up to the data set).

@@ -7,9 +7,11 @@ package blob
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -53,6 +55,16 @@ type Writer interface {
 	Abort() error
 }
 
+// InPlaceCreator is implemented by stores that can write a new object directly under the key
+// it will have, which makes Commit cheaper. Until Commit the object is incomplete, yet it
+// occupies its key: Walk may list it and Open open it, so the caller must not refer to the key
+// before Commit returns; an object interrupted by a crash stays under its key, for the caller's
+// recovery to remove (the archive removes blobs no index row refers to). Commit must be given
+// the key the object was created with.
+type InPlaceCreator interface {
+	CreateAt(ctx context.Context, key string) (Writer, error)
+}
+
 // Object is a committed object opened for reading, at any offset.
 type Object interface {
 	io.ReadSeekCloser
@@ -67,6 +79,46 @@ func NewKey() string {
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("blob: no randomness: " + err.Error())
 	}
+	h := hex.EncodeToString(b[:])
+	return h[0:2] + "/" + h[2:4] + "/" + h
+}
+
+// Keys makes keys of the form NewKey makes whose directories rotate in runs: Run consecutive
+// keys share their directories, then the next directory follows (from a random start), so
+// that a store creates and syncs a key directory once per run rather than once per object, and
+// concurrent writes can share a directory sync. The rest of each key is random. Keys is safe
+// for concurrent use.
+type Keys struct {
+	// Run is how many consecutive keys share a directory (default 64).
+	Run int
+
+	mu      sync.Mutex
+	started bool
+	dir     uint16
+	left    int
+}
+
+// New returns a fresh key.
+func (k *Keys) New() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("blob: no randomness: " + err.Error())
+	}
+	k.mu.Lock()
+	if k.left <= 0 {
+		if !k.started {
+			k.dir, k.started = binary.BigEndian.Uint16(b[:2]), true // a random start
+		} else {
+			k.dir++
+		}
+		k.left = k.Run
+		if k.left <= 0 {
+			k.left = 64
+		}
+	}
+	k.left--
+	binary.BigEndian.PutUint16(b[:2], k.dir)
+	k.mu.Unlock()
 	h := hex.EncodeToString(b[:])
 	return h[0:2] + "/" + h[2:4] + "/" + h
 }

@@ -144,3 +144,10 @@ type Index interface {
 	Stats(ctx context.Context) (Stats, error)
 	Close() error
 }
+
+// BatchPutter is implemented by indexes that can index many records in one transaction (bulk
+// import). PutBatch returns, for each record, what Put would have returned for it alone; the
+// records that succeeded are durable when it returns.
+type BatchPutter interface {
+	PutBatch(ctx context.Context, recs []*Record) ([]*Stored, []error)
+}

@@ -41,6 +41,8 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
 	find := flag.String("find", "", "KEYWORD=V1,V2,...: run study-level searches (one per value) instead of storing, e.g. PatientID=LBX000001 or ModalitiesInStudy=CT,MR")
 	repeat := flag.Int("repeat", 100, "with -find: how many times to run the list")
+	ckpt := flag.Int("checkpoint", 0, "SQLite wal_autocheckpoint in pages (0: the index's default)")
+	batch := flag.Int("batch", 0, "store in batches of this many files (archive.Batch, as lightbox import does); 0: StoreFile one by one")
 	flag.Parse()
 	if *data == "" || (*find == "" && flag.NArg() == 0) {
 		flag.Usage()
@@ -50,7 +52,7 @@ func main() {
 	if err := os.MkdirAll(*data, 0o750); err != nil {
 		fail(err)
 	}
-	idx, err := sqlite.Open(ctx, filepath.Join(*data, "index.db"), sqlite.Options{Synchronous: *syncMode})
+	idx, err := sqlite.Open(ctx, filepath.Join(*data, "index.db"), sqlite.Options{Synchronous: *syncMode, CheckpointPages: *ckpt})
 	if err != nil {
 		fail(err)
 	}
@@ -128,6 +130,54 @@ func main() {
 		return
 	}
 	var next, stored, dup, failed atomic.Int64
+	if *batch > 0 {
+		// Batches filled by the workers, committed in turn (simpler than lightbox import, which
+		// overlaps a batch's commit with the filling of the next).
+		for lo := 0; lo < len(files); lo += *batch {
+			part := files[lo:min(len(files), lo+*batch)]
+			b := arc.NewBatch()
+			var wg sync.WaitGroup
+			next.Store(0)
+			for range *jobs {
+				wg.Go(func() {
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= len(part) {
+							return
+						}
+						f, err := os.Open(part[i])
+						if err != nil {
+							failed.Add(1)
+							continue
+						}
+						if _, err := b.AddFile(ctx, f, "PROFILE"); err != nil {
+							failed.Add(1)
+						}
+						f.Close()
+					}
+				})
+			}
+			wg.Wait()
+			for _, r := range b.Commit(ctx) {
+				switch {
+				case r.Err != nil:
+					if failed.Add(1) <= 3 {
+						fmt.Fprintln(os.Stderr, r.Err)
+					}
+				case r.Result.Outcome == archive.Duplicate:
+					dup.Add(1)
+				default:
+					stored.Add(1)
+				}
+			}
+		}
+		d := time.Since(t0)
+		idx.Close()
+		fmt.Printf("stored %d, duplicate %d, failed %d of %d files in %.2fs: %.0f inst/s (batch=%d, jobs=%d, sync=%s); %.1f KB written per instance\n",
+			stored.Load(), dup.Load(), failed.Load(), len(files), d.Seconds(), float64(stored.Load())/d.Seconds(),
+			*batch, *jobs, *syncMode, float64(writeBytes())/1e3/float64(max(1, stored.Load())))
+		return
+	}
 	var wg sync.WaitGroup
 	for range *jobs {
 		wg.Go(func() {
@@ -158,9 +208,26 @@ func main() {
 	}
 	wg.Wait()
 	d := time.Since(t0)
-	fmt.Printf("stored %d, duplicate %d, failed %d of %d files in %.2fs: %.0f inst/s (jobs=%d, sync=%s, dirsync=%v)\n",
+	idx.Close() // the last checkpoint's writes count too
+	fmt.Printf("stored %d, duplicate %d, failed %d of %d files in %.2fs: %.0f inst/s (jobs=%d, sync=%s, dirsync=%v); %.1f KB written per instance\n",
 		stored.Load(), dup.Load(), failed.Load(), len(files), d.Seconds(), float64(stored.Load())/d.Seconds(),
-		*jobs, *syncMode, !*noDirSync)
+		*jobs, *syncMode, !*noDirSync, float64(writeBytes())/1e3/float64(max(1, stored.Load())))
+}
+
+// writeBytes returns what this process has written to storage so far (/proc/self/io).
+func writeBytes() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
+			var n int64
+			fmt.Sscan(v, &n)
+			return n
+		}
+	}
+	return -1
 }
 
 func fail(err error) {

@@ -16,6 +16,12 @@
 // returns, so an acknowledged object survives a crash. A crash before Commit returns leaves at
 // most a temporary file, which Sweep removes.
 //
+// CreateAt (blob.InPlaceCreator) writes a new object directly under its key instead: the key's
+// directory is synced while the data is still being written (concurrent commits in one
+// directory share that sync), and Commit only has to sync the object's data, with no link,
+// rename or second directory sync after it. An interrupted object written in place is left
+// under its key; the archive's startup sweep removes it as a blob no index row refers to.
+//
 // A vanished mount: the sentinel is checked (one stat through the directory's path) before every
 // Create and Commit, and when Open or Delete miss, Walk starts or Sweep starts. If the path no
 // longer leads to the sentinel seen when the store was opened (removed, or the directory now
@@ -95,10 +101,16 @@ type Store struct {
 	mkdirMu sync.Mutex
 	// renameMu serialises the check-then-rename used where hard links are not supported.
 	renameMu sync.Mutex
-	closed   atomic.Bool
+	// dirs are the key directories known to exist durably ("ab/cd" → *keyDir), so that
+	// CreateAt makes and syncs each once; Delete forgets those it removes (under treeMu).
+	dirs   sync.Map
+	closed atomic.Bool
 }
 
-var _ blob.Store = (*Store)(nil)
+var (
+	_ blob.Store          = (*Store)(nil)
+	_ blob.InPlaceCreator = (*Store)(nil)
+)
 
 // Open opens the store in dir, creating dir and its sentinel if dir does not exist. An existing
 // dir without a sentinel is refused with an error wrapping blob.ErrUnavailable unless opts.Init
@@ -278,21 +290,8 @@ func (s *Store) ID() string { return s.id }
 // Create starts a new object in tmp/. It fails with blob.ErrUnavailable if the sentinel is gone
 // and with blob.ErrNoSpace below the free-space threshold.
 func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("fileblob: create: %w", err)
-	}
-	if err := s.checkSentinel(); err != nil {
+	if err := s.checkCreate(ctx); err != nil {
 		return nil, err
-	}
-	if s.minFree > 0 {
-		avail, err := freeBytes(s.dir)
-		if err != nil {
-			return nil, ioErr("create: statfs", err)
-		}
-		if avail < uint64(s.minFree) {
-			return nil, fmt.Errorf("fileblob: create: %d bytes free in %s, below the threshold of %d: %w",
-				avail, s.dir, s.minFree, blob.ErrNoSpace)
-		}
 	}
 	name := tmpDir + "/" + tmpName()
 	f, err := s.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
@@ -305,6 +304,141 @@ func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
 		return nil, ioErr("create", err)
 	}
 	return &writer{s: s, f: f, name: name}, nil
+}
+
+// keyDir is a key directory known to exist durably, with the state of its syncs: entries
+// created in it become durable when a sync that started after their creation has completed.
+// Concurrent commits in one directory share one sync.
+type keyDir struct {
+	name    string
+	mu      sync.Mutex
+	created uint64        // entries created so far (a counter)
+	synced  uint64        // entries made durable by the last completed sync
+	syncing chan struct{} // closed when the sync in flight completes; nil if none
+	err     error         // error of the last completed sync
+}
+
+// added counts an entry created in d and returns its number.
+func (d *keyDir) added() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.created++
+	return d.created
+}
+
+// syncTo returns once entry n of d is durable: after a sync of d that started after the entry
+// was created.
+func (d *keyDir) syncTo(s *Store, n uint64) error {
+	for {
+		d.mu.Lock()
+		if d.synced >= n {
+			err := d.err
+			d.mu.Unlock()
+			return err
+		}
+		if wait := d.syncing; wait != nil {
+			d.mu.Unlock()
+			<-wait
+			continue
+		}
+		target := d.created
+		done := make(chan struct{})
+		d.syncing = done
+		d.mu.Unlock()
+
+		err := s.syncDir(d.name)
+
+		d.mu.Lock()
+		d.syncing = nil
+		if err == nil && target > d.synced {
+			d.synced = target
+		}
+		d.err = err
+		d.mu.Unlock()
+		close(done)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// keyDir returns the directory of key, creating it (and its parent) durably if needed.
+// Callers hold treeMu shared.
+func (s *Store) keyDir(key string) (*keyDir, error) {
+	name := path.Dir(key)
+	if d, ok := s.dirs.Load(name); ok {
+		return d.(*keyDir), nil
+	}
+	if err := s.mkdirs(name); err != nil {
+		return nil, err
+	}
+	d, _ := s.dirs.LoadOrStore(name, &keyDir{name: name})
+	return d.(*keyDir), nil
+}
+
+// CreateAt starts a new object written in place under key (see the package comment): Walk
+// lists it and Open opens it before Commit, which is the caller's concern (the archive refers
+// to a key only once it is committed). A key that exists already fails with fs.ErrExist.
+func (s *Store) CreateAt(ctx context.Context, key string) (blob.Writer, error) {
+	if !blob.ValidKey(key) {
+		return nil, fmt.Errorf("fileblob: create %q: %w", key, blob.ErrInvalidKey)
+	}
+	if err := s.checkCreate(ctx); err != nil {
+		return nil, err
+	}
+	s.treeMu.RLock()
+	defer s.treeMu.RUnlock()
+	var f *os.File
+	var d *keyDir
+	for attempt := 0; ; attempt++ {
+		var err error
+		if d, err = s.keyDir(key); err != nil {
+			return nil, ioErr("create: create directories", err)
+		}
+		f, err = s.root.OpenFile(key, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, fs.ErrNotExist) && attempt == 0 {
+			// The directory was removed behind our back: make it again.
+			s.dirs.Delete(d.name)
+			continue
+		}
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("fileblob: create %s: object exists: %w", key, fs.ErrExist)
+		}
+		return nil, ioErr("create", err)
+	}
+	w := &writer{s: s, f: f, name: key, inPlace: true, dir: d, entry: d.added(), dirSynced: make(chan error, 1)}
+	if s.dirSync {
+		// Make the new name durable while the data is written.
+		go func() { w.dirSynced <- d.syncTo(s, w.entry) }()
+	} else {
+		w.dirSynced <- nil
+	}
+	return w, nil
+}
+
+// checkCreate checks that a new object may be created: the context, the sentinel, the free
+// space.
+func (s *Store) checkCreate(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("fileblob: create: %w", err)
+	}
+	if err := s.checkSentinel(); err != nil {
+		return err
+	}
+	if s.minFree > 0 {
+		avail, err := freeBytes(s.dir)
+		if err != nil {
+			return ioErr("create: statfs", err)
+		}
+		if avail < uint64(s.minFree) {
+			return fmt.Errorf("fileblob: create: %d bytes free in %s, below the threshold of %d: %w",
+				avail, s.dir, s.minFree, blob.ErrNoSpace)
+		}
+	}
+	return nil
 }
 
 func freeBytes(dir string) (uint64, error) {
@@ -344,9 +478,16 @@ func randomHex(n int) string {
 type writer struct {
 	s    *Store
 	f    *os.File // nil once closed
-	name string   // temporary file, relative to the root
+	name string   // temporary file (or the key, in place), relative to the root
 	err  error    // first write error: Commit refuses a partial object
 	done bool     // committed, failed to commit, or aborted
+
+	// Written in place (CreateAt): the key's directory, the entry's number in it, and the
+	// outcome of the directory sync started at creation.
+	inPlace   bool
+	dir       *keyDir
+	entry     uint64
+	dirSynced chan error
 }
 
 func (w *writer) Write(p []byte) (int, error) {
@@ -388,8 +529,27 @@ func (w *writer) commit(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("fileblob: commit: %w", err)
 	}
+	if w.inPlace && key != w.name {
+		return fmt.Errorf("fileblob: commit %s: the object was created as %s", key, w.name)
+	}
 	if err := w.s.checkSentinel(); err != nil {
 		return err
+	}
+	if w.inPlace {
+		// The name is synced by the directory sync started at creation; the data (and the
+		// size, which fdatasync includes) here.
+		if err := fdatasync(w.f); err != nil {
+			return ioErr("commit: sync", err)
+		}
+		if err := <-w.dirSynced; err != nil {
+			return ioErr("commit: sync directory", err)
+		}
+		f := w.f
+		w.f = nil
+		if err := f.Close(); err != nil {
+			return ioErr("commit: close", err)
+		}
+		return nil
 	}
 	if err := w.f.Sync(); err != nil {
 		return ioErr("commit: sync", err)
@@ -400,6 +560,27 @@ func (w *writer) commit(ctx context.Context, key string) error {
 		return ioErr("commit: close", err)
 	}
 	return w.s.place(w.name, key)
+}
+
+// fdatasync syncs f's data and the metadata needed to read it back (its size), not its
+// timestamps.
+func fdatasync(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = syscall.Fdatasync(int(fd))
+			if !errors.Is(serr, syscall.EINTR) {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 // discard closes and removes the temporary file.
@@ -592,6 +773,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	defer s.treeMu.Unlock()
 	dir := path.Dir(key)
 	for dir != "." && s.root.Remove(dir) == nil {
+		s.dirs.Delete(dir)
 		dir = path.Dir(dir)
 	}
 	if err := s.syncDir(dir); err != nil {

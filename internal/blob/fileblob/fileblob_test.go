@@ -619,3 +619,90 @@ func symlink(t *testing.T, target, name string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCreateAt: an object written in place is readable under its key once committed, is
+// refused a second time, must be committed under its own key, and leaves nothing when
+// aborted; its directory is made again if a delete removed it.
+func TestCreateAt(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, t.TempDir(), Options{Init: true})
+	var keys blob.Keys
+	k1, k2 := keys.New(), keys.New()
+	if k1[:5] != k2[:5] || !blob.ValidKey(k1) || !blob.ValidKey(k2) {
+		t.Fatalf("consecutive keys %s and %s: want valid keys in one directory", k1, k2)
+	}
+	w, err := s.CreateAt(ctx, k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("hello"))
+	if err := w.Commit(ctx, k1); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, k1); got != "hello" {
+		t.Fatalf("read %q", got)
+	}
+	if _, err := s.CreateAt(ctx, k1); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("CreateAt of a committed key: %v, want fs.ErrExist", err)
+	}
+	w, _ = s.CreateAt(ctx, k2)
+	w.Write([]byte("x"))
+	if err := w.Commit(ctx, k1); err == nil {
+		t.Fatal("Commit under another key than CreateAt's succeeded")
+	}
+	w, _ = s.CreateAt(ctx, k2)
+	w.Write([]byte("y"))
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(ctx, k2); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("Open after Abort: %v", err)
+	}
+	// Deleting the only object removes its directories; the next CreateAt there makes them
+	// again.
+	if err := s.Delete(ctx, k1); err != nil {
+		t.Fatal(err)
+	}
+	w, err = s.CreateAt(ctx, k2)
+	if err != nil {
+		t.Fatalf("CreateAt after its directory was removed: %v", err)
+	}
+	w.Write([]byte("z"))
+	if err := w.Commit(ctx, k2); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, k2); got != "z" {
+		t.Fatalf("read %q", got)
+	}
+	// Many concurrent writers in one directory share its syncs.
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			k := keys.New()
+			w, err := s.CreateAt(ctx, k)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			w.Write([]byte(k))
+			if err := w.Commit(ctx, k); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func readAll(t *testing.T, s *Store, key string) string {
+	t.Helper()
+	o, err := s.Open(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	b, err := io.ReadAll(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -445,6 +447,9 @@ func (db *DB) searchSQL(q *index.Query, count bool) (string, []any, []outCol, er
 			outs = append(outs, outCol{kind: oStored})
 		}
 	}
+	if !count {
+		sel, outs = byTag(sel, outs)
+	}
 	var s strings.Builder
 	s.WriteString("SELECT " + strings.Join(sel, ", ") + " FROM " + from(l))
 	s.WriteString(db.where(b, q))
@@ -466,6 +471,27 @@ func (db *DB) searchSQL(q *index.Query, count bool) (string, []any, []outCol, er
 		s.WriteString(" OFFSET " + strconv.Itoa(q.Offset))
 	}
 	return s.String(), b.args, outs, nil
+}
+
+// byTag orders the selected attributes by tag, the stored record's columns last, so that a
+// match's data set is built by appending.
+func byTag(sel []string, outs []outCol) ([]string, []outCol) {
+	idx := make([]int, len(outs))
+	for i := range idx {
+		idx[i] = i
+	}
+	key := func(o outCol) uint64 {
+		if o.kind == oStored {
+			return 1 << 32
+		}
+		return uint64(o.tag)
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(key(outs[a]), key(outs[b])) })
+	s2, o2 := make([]string, len(sel)), make([]outCol, len(outs))
+	for i, j := range idx {
+		s2[i], o2[i] = sel[j], outs[j]
+	}
+	return s2, o2
 }
 
 // orderBy returns the ORDER BY terms of q: its own, or the level's default, then the level's

@@ -85,6 +85,33 @@ func (db *DB) Put(ctx context.Context, rec *index.Record) (*index.Stored, error)
 	return st, nil
 }
 
+// PutBatch indexes recs in one transaction, each in its own savepoint: it returns, for each
+// record, the stored record and nil, or the error of that record alone (index.ErrExists with the
+// stored record for an instance indexed already). The batch is durable when PutBatch returns.
+func (db *DB) PutBatch(ctx context.Context, recs []*index.Record) ([]*index.Stored, []error) {
+	out := make([]*index.Stored, len(recs))
+	fns := make([]func(ctx context.Context, tx *wtx) error, len(recs))
+	for i, rec := range recs {
+		if rec == nil || rec.Header == nil {
+			fns[i] = func(context.Context, *wtx) error { return errors.New("sqlite index: put: no header") }
+			continue
+		}
+		ents := db.extract(rec.Header)
+		fns[i] = func(ctx context.Context, tx *wtx) error {
+			var err error
+			out[i], err = db.put(ctx, tx, rec, &ents)
+			return err
+		}
+	}
+	errs := db.writeAll(ctx, fns)
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, index.ErrExists) {
+			out[i] = nil
+		}
+	}
+	return out, errs
+}
+
 // Replace indexes rec in place of the instance with the same SOP Instance UID, in one
 // transaction, and returns the record replaced (nil if there was none: then it is a Put).
 func (db *DB) Replace(ctx context.Context, rec *index.Record) (*index.Stored, error) {
@@ -95,6 +122,7 @@ func (db *DB) Replace(ctx context.Context, rec *index.Record) (*index.Stored, er
 	var old *index.Stored
 	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		old = nil
+		tx.cache.clear()
 		prev, ref, err := db.storedByUID(ctx, tx, ents[index.Instance].col(index.Instance, "sop_uid"))
 		switch {
 		case errors.Is(err, index.ErrNotFound):
@@ -226,11 +254,8 @@ func scanStoredRef(sc scanner) (*index.Stored, ref, error) {
 func (db *DB) put(ctx context.Context, tx *wtx, rec *index.Record, ents *[4]entity) (*index.Stored, error) {
 	inst := &ents[index.Instance]
 	sop := inst.col(index.Instance, "sop_uid")
-	if prev, _, err := db.storedByUID(ctx, tx, sop); err == nil {
-		return prev, fmt.Errorf("%w: %s", index.ErrExists, sop)
-	} else if !errors.Is(err, index.ErrNotFound) {
-		return nil, fmt.Errorf("sqlite index: put: %w", err)
-	}
+	// An instance indexed already fails the insert below (instances_uid is unique); the write
+	// is then rolled back, with what parents changed.
 	r, created, err := db.parents(ctx, tx, ents)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite index: put %s: %w", sop, err)
@@ -271,6 +296,9 @@ func (db *DB) put(ctx context.Context, tx *wtx, rec *index.Record, ents *[4]enti
 		rec.SHA256[:], received, rec.SourceAE, nonNil(rec.Metadata), nonNil(rec.Frames))
 	q := "INSERT INTO instances (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) + ") RETURNING pk"
 	if err := db.queryRow(ctx, tx, q, args, &r.instance); err != nil {
+		if prev, _, perr := db.storedByUID(ctx, tx, sop); perr == nil {
+			return prev, fmt.Errorf("%w: %s", index.ErrExists, sop)
+		}
 		return nil, fmt.Errorf("sqlite index: put %s: insert instance: %w", sop, err)
 	}
 	if err := db.insertValues(ctx, tx, index.Instance, r.instance, inst, nil); err != nil {
@@ -288,13 +316,16 @@ func (db *DB) put(ctx context.Context, tx *wtx, rec *index.Record, ents *[4]enti
 		newSeries, newStudy, r.patient); err != nil {
 		return nil, err
 	}
-	var mods, classes string
-	if err := db.queryRow(ctx, tx, `SELECT modalities_in_study, sop_classes_in_study FROM studies WHERE pk = ?`, []any{r.study}, &mods, &classes); err != nil {
-		return nil, fmt.Errorf("sqlite index: put %s: %w", sop, err)
+	se := tx.cache.study(r.study)
+	if !se.computed {
+		if err := db.queryRow(ctx, tx, `SELECT modalities_in_study, sop_classes_in_study FROM studies WHERE pk = ?`, []any{r.study}, &se.mods, &se.classes); err != nil {
+			return nil, fmt.Errorf("sqlite index: put %s: %w", sop, err)
+		}
+		se.computed = true
 	}
 	modality := ents[index.Series].col(index.Series, "modality")
-	if (modality != "" && !slices.Contains(strings.Split(mods, `\`), modality)) ||
-		(s.SOPClassUID != "" && !slices.Contains(strings.Split(classes, `\`), s.SOPClassUID)) || created[index.Series] {
+	if (modality != "" && !slices.Contains(strings.Split(se.mods, `\`), modality)) ||
+		(s.SOPClassUID != "" && !slices.Contains(strings.Split(se.classes, `\`), s.SOPClassUID)) || created[index.Series] {
 		if err := db.studyComputed(ctx, tx, r.study); err != nil {
 			return nil, fmt.Errorf("sqlite index: put %s: %w", sop, err)
 		}
@@ -333,6 +364,7 @@ func (db *DB) studyComputed(ctx context.Context, tx *wtx, pk int64) error {
 	if _, err := db.exec(ctx, tx, q, pk, pk, pk); err != nil {
 		return fmt.Errorf("computed attributes: %w", err)
 	}
+	tx.cache.study(pk).computed = false
 	return nil
 }
 
@@ -350,9 +382,15 @@ func (db *DB) parents(ctx context.Context, tx *wtx, ents *[4]entity) (ref, [4]bo
 	pid := ents[index.Patient].col(index.Patient, "patient_id")
 	issuer := ents[index.Patient].col(index.Patient, "issuer_of_patient_id")
 	var curStudyUID, curPID, curIssuer string
-	err := db.queryRow(ctx, tx, `SELECT se.pk, st.pk, st."study_uid", p.pk, p."patient_id", p."issuer_of_patient_id"
+	var err error
+	cached := tx.cache.series[seriesUID]
+	if cached != nil {
+		r, curStudyUID, curPID, curIssuer = cached.r, cached.studyUID, cached.pid, cached.issue
+	} else {
+		err = db.queryRow(ctx, tx, `SELECT se.pk, st.pk, st."study_uid", p.pk, p."patient_id", p."issuer_of_patient_id"
 		FROM series se JOIN studies st ON st.pk = se.study_pk JOIN patients p ON p.pk = st.patient_pk
 		WHERE se."series_uid" = ?`, []any{seriesUID}, &r.series, &r.study, &curStudyUID, &r.patient, &curPID, &curIssuer)
+	}
 	switch {
 	case err == nil:
 		if curStudyUID != studyUID {
@@ -393,6 +431,22 @@ func (db *DB) parents(ctx context.Context, tx *wtx, ents *[4]entity) (ref, [4]bo
 		created[index.Series] = true
 	default:
 		return r, created, err
+	}
+	if cached == nil {
+		if len(tx.cache.series) >= maxCached {
+			tx.cache.clear()
+		}
+		e := &seriesEntry{r: r, studyUID: curStudyUID, pid: curPID, issue: curIssuer}
+		tx.cache.series[seriesUID] = e
+		if created[index.Series] {
+			e.cols = slices.Clone(ents[index.Series].cols)
+		}
+		if created[index.Study] {
+			tx.cache.study(r.study).cols = slices.Clone(ents[index.Study].cols)
+		}
+		if created[index.Patient] {
+			tx.cache.patient[r.patient] = slices.Clone(ents[index.Patient].cols)
+		}
 	}
 	samePatient := curPID == pid && curIssuer == issuer
 	if !samePatient && curStudyUID == studyUID {
@@ -494,13 +548,21 @@ func (db *DB) updateEntity(ctx context.Context, tx *wtx, l index.Level, r ref, e
 	for i, a := range attrs {
 		sel[i] = quote(a.Column)
 	}
-	cur := make([]string, len(attrs))
-	dest := make([]any, len(attrs))
-	for i := range cur {
-		dest[i] = &cur[i]
+	seriesUID := ""
+	if l == index.Series {
+		seriesUID = e.col(l, "series_uid")
 	}
-	if err := db.queryRow(ctx, tx, "SELECT "+strings.Join(sel, ", ")+" FROM "+tables[l]+" WHERE pk = ?", []any{pk}, dest...); err != nil {
-		return fmt.Errorf("read %s: %w", tables[l], err)
+	cur := tx.cache.cols(int(l), r, seriesUID)
+	if cur == nil {
+		cur = make([]string, len(attrs))
+		dest := make([]any, len(attrs))
+		for i := range cur {
+			dest[i] = &cur[i]
+		}
+		if err := db.queryRow(ctx, tx, "SELECT "+strings.Join(sel, ", ")+" FROM "+tables[l]+" WHERE pk = ?", []any{pk}, dest...); err != nil {
+			return fmt.Errorf("read %s: %w", tables[l], err)
+		}
+		tx.cache.setCols(int(l), r, seriesUID, cur)
 	}
 	var set []string
 	var args []any
@@ -532,6 +594,13 @@ func (db *DB) updateEntity(ctx context.Context, tx *wtx, l index.Level, r ref, e
 		if _, err := db.exec(ctx, tx, "UPDATE "+tables[l]+" SET "+strings.Join(set, ", ")+" WHERE pk = ?", append(args, pk)...); err != nil {
 			return fmt.Errorf("update %s: %w", tables[l], err)
 		}
+		now := slices.Clone(cur)
+		for i, v := range e.cols {
+			if v != "" {
+				now[i] = v
+			}
+		}
+		tx.cache.setCols(int(l), r, seriesUID, now)
 	}
 	if len(db.extras) > 0 {
 		for i, x := range db.extras {
@@ -658,6 +727,7 @@ func (db *DB) Delete(ctx context.Context, level index.Level, uid string) ([]*ind
 	var out []*index.Stored
 	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		out = nil
+		tx.cache.clear()
 		var refs []ref
 		rows, err := db.txQuery(ctx, tx, selectStored+where+` ORDER BY se.pk, i.instance_number_int, i.pk`, uid)
 		if err != nil {

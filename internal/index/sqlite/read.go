@@ -243,7 +243,7 @@ func (db *DB) Search(ctx context.Context, q *index.Query) iter.Seq2[*index.Match
 
 // match builds a Match from one row's values.
 func match(l index.Level, outs []outCol, strs []string, ints []int64) (*index.Match, error) {
-	ds := dicom.NewDataset()
+	ds := &dicom.Dataset{Offset: -1, Elements: make([]dicom.Element, 0, len(outs)+1)}
 	utf := false
 	for _, s := range strs {
 		if !isASCII(s) {

@@ -87,6 +87,9 @@ type Options struct {
 	Readers int
 	// MaxBatch is the most writes committed in one transaction (default 256).
 	MaxBatch int
+	// CheckpointPages is the WAL size, in pages, past which a commit copies the WAL back into
+	// the database (SQLite's wal_autocheckpoint; default 1000, SQLite's own).
+	CheckpointPages int
 }
 
 // extraAttr is a configured extra attribute.
@@ -151,6 +154,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	wq.Add("_pragma", "journal_mode(WAL)")
 	wq.Add("_pragma", "synchronous("+syncMode+")")
 	wq.Add("_pragma", "foreign_keys(1)")
+	if opts.CheckpointPages > 0 {
+		wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", opts.CheckpointPages))
+	}
 	wq.Set("_txlock", "immediate")
 	wdb, err := sql.Open("sqlite", fileURI(path)+"?"+wq.Encode())
 	if err != nil {
