@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lightbox-pacs/lightbox/codec/codecs"
 	"github.com/lightbox-pacs/lightbox/dicom/tag"
 	"github.com/lightbox-pacs/lightbox/dimse"
 	"github.com/lightbox-pacs/lightbox/dimse/ul"
@@ -25,6 +26,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/internal/scp"
 	"github.com/lightbox-pacs/lightbox/internal/viewer"
 	"github.com/lightbox-pacs/lightbox/internal/web"
+	"github.com/lightbox-pacs/lightbox/transcode"
 )
 
 // peerFlags collects repeated --peer AE=HOST:PORT flags.
@@ -102,6 +104,22 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// compressPolicy is the ingest compression policy of cfg (codecs.ingest_compress).
+func compressPolicy(cfg config.Config) (archive.CompressPolicy, error) {
+	if cfg.Codecs.IngestCompress == "" {
+		return archive.CompressPolicy{}, nil
+	}
+	ts, err := transcode.ParseSyntax(cfg.Codecs.IngestCompress)
+	if err != nil {
+		return archive.CompressPolicy{}, fmt.Errorf("codecs.ingest_compress: %w", err)
+	}
+	p := archive.CompressPolicy{TransferSyntax: ts, Codecs: codecs.Registry(), MaxBytes: cfg.Codecs.MaxConvertMB << 20}
+	if err := p.Check(); err != nil {
+		return p, fmt.Errorf("codecs.ingest_compress: %w", err)
+	}
+	return p, nil
+}
+
 // openArchive opens the index and blob store under cfg.Data and returns the archive and a close
 // function.
 func openArchive(ctx context.Context, cfg config.Config, log *slog.Logger) (*archive.Service, func() error, error) {
@@ -134,7 +152,13 @@ func openArchive(ctx context.Context, cfg config.Config, log *slog.Logger) (*arc
 		blobs.Close()
 		return nil, nil, err
 	}
-	arc := archive.New(idx, blobs, archive.Options{Duplicates: dup, Logger: log})
+	compress, err := compressPolicy(cfg)
+	if err != nil {
+		idx.Close()
+		blobs.Close()
+		return nil, nil, err
+	}
+	arc := archive.New(idx, blobs, archive.Options{Duplicates: dup, Compress: compress, Logger: log})
 	closeFn := func() error {
 		return errors.Join(idx.Close(), blobs.Close())
 	}
@@ -203,7 +227,8 @@ exit.`)
 	for _, p := range cfg.Peers {
 		peerMap[p.AETitle] = scp.Peer{AETitle: p.AETitle, Addr: p.Addr}
 	}
-	front := scp.New(arc, scp.Options{AETitle: cfg.AETitle, Peers: peerMap, CaseInsensitivePN: cfg.CaseInsensitiveNames, Logger: log})
+	front := scp.New(arc, scp.Options{AETitle: cfg.AETitle, Peers: peerMap, CaseInsensitivePN: cfg.CaseInsensitiveNames,
+		Codecs: codecs.Registry(), MaxConvertBytes: cfg.Codecs.MaxConvertMB << 20, Logger: log})
 	dsrv := &dimse.Server{
 		AETitle:         cfg.AETitle,
 		Handler:         front.Mux(),
@@ -234,7 +259,8 @@ exit.`)
 		}
 		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "instances": st.Instances})
 	})
-	dweb := web.New(arc, web.Options{Logger: log, CORSOrigins: cfg.HTTP.CORSOrigins, MaxUploadBytes: cfg.HTTP.MaxUploadMB << 20})
+	dweb := web.New(arc, web.Options{Logger: log, CORSOrigins: cfg.HTTP.CORSOrigins, MaxUploadBytes: cfg.HTTP.MaxUploadMB << 20,
+		Codecs: codecs.Registry(), MaxConvertBytes: cfg.Codecs.MaxConvertMB << 20})
 	mux.Handle("/dicom-web/", http.StripPrefix("/dicom-web", dweb))
 	mux.Handle("/wado", dweb) // WADO-URI (PS3.18 chapter 9) for legacy clients
 	// The web viewer: / (the study list), /viewer and /assets/.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/lightbox-pacs/lightbox/codec"
@@ -15,25 +14,6 @@ import (
 	"github.com/lightbox-pacs/lightbox/dicom/uid"
 	"github.com/lightbox-pacs/lightbox/transcode"
 )
-
-// syntaxNames are the short names `lightbox transcode --ts` accepts besides UIDs.
-var syntaxNames = map[string]string{
-	"implicit":       dicom.ImplicitVRLittleEndian,
-	"explicit":       dicom.ExplicitVRLittleEndian,
-	"big-endian":     dicom.ExplicitVRBigEndian,
-	"deflated":       dicom.DeflatedExplicitVRLittleEndian,
-	"jpeg":           "1.2.840.10008.1.2.4.50",
-	"jpeg-12":        "1.2.840.10008.1.2.4.51",
-	"jpeg-lossless":  "1.2.840.10008.1.2.4.70",
-	"jpeg-ls":        "1.2.840.10008.1.2.4.80",
-	"jpeg-ls-near":   "1.2.840.10008.1.2.4.81",
-	"j2k":            "1.2.840.10008.1.2.4.90",
-	"j2k-lossy":      "1.2.840.10008.1.2.4.91",
-	"htj2k":          "1.2.840.10008.1.2.4.202",
-	"htj2k-lossy":    "1.2.840.10008.1.2.4.203",
-	"rle":            "1.2.840.10008.1.2.5",
-	"deflate-frames": "1.2.840.10008.1.2.8.1",
-}
 
 func runTranscode(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "transcode", "--ts SYNTAX IN OUT | --ts SYNTAX IN... DIR", `
@@ -63,9 +43,9 @@ Run "lightbox transcode --list" to see which syntaxes this build decodes and enc
 		fs.Usage()
 		return exitError{2}
 	}
-	target := *ts
-	if u, ok := syntaxNames[strings.ToLower(target)]; ok {
-		target = u
+	target, err := transcode.ParseSyntax(*ts)
+	if err != nil {
+		return err
 	}
 	if !dicom.IsNative(target) && !reg.CanEncode(target) {
 		return fmt.Errorf("this build cannot encode %s (%s); run \"lightbox transcode --list\"", target, uid.Name(target))
@@ -120,8 +100,9 @@ func transcodeFile(in, out, target string, opts transcode.Options) error {
 
 func syntaxNamesHelp() string {
 	var b strings.Builder
-	for _, n := range sortedKeys(syntaxNames) {
-		fmt.Fprintf(&b, "\n  %-15s %s", n, syntaxNames[n])
+	for _, n := range transcode.SyntaxNames() {
+		u, _ := transcode.ParseSyntax(n)
+		fmt.Fprintf(&b, "\n  %-15s %s", n, u)
 	}
 	return b.String()
 }
@@ -140,13 +121,4 @@ func printCodecs(e *env, reg *codec.Registry) {
 	if !codecs.CGO {
 		fmt.Fprintln(e.stdout, "\nThis build has no cgo codecs: JPEG 2000, HTJ2K and JPEG-LS need a build with cgo and the OpenJPEG, CharLS and OpenJPH development packages (make build installs them).")
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

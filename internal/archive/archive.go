@@ -84,7 +84,10 @@ type Options struct {
 	// BulkThreshold: values longer than this are bulk data, left out of the metadata kept at
 	// ingest (default 16 KiB).
 	BulkThreshold int64
-	Logger        *slog.Logger
+	// Compress is the optional ingest policy that stores uncompressed pixel data in a lossless
+	// compressed syntax (off by default).
+	Compress CompressPolicy
+	Logger   *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -267,6 +270,7 @@ func (s *Service) write(ctx context.Context, req StoreRequest) (*written, error)
 	if err := uid.Validate(req.TransferSyntax); err != nil {
 		return nil, fmt.Errorf("%w: transfer syntax: %w", ErrInvalid, err)
 	}
+	req = s.compress(ctx, req)
 	w, key, err := s.create(ctx)
 	if err != nil {
 		return nil, s.storageErr(err)

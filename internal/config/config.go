@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/lightbox-pacs/lightbox/transcode"
 )
 
 // Config is Lightbox's configuration.
@@ -39,6 +41,7 @@ type Config struct {
 	Index   Index   `toml:"index"`
 	Storage Storage `toml:"storage"`
 	DIMSE   DIMSE   `toml:"dimse"`
+	Codecs  Codecs  `toml:"codecs"`
 	Log     Log     `toml:"log"`
 }
 
@@ -81,6 +84,17 @@ type DIMSE struct {
 	IdleTimeout     Duration `toml:"idle_timeout"`
 }
 
+// Codecs configures pixel data conversion.
+type Codecs struct {
+	// IngestCompress is a lossless transfer syntax (UID or name, e.g. "jpeg-ls") that
+	// uncompressed instances are stored in, their pixels kept exactly; empty stores what is
+	// received.
+	IngestCompress string `toml:"ingest_compress"`
+	// MaxConvertMB bounds an instance converted on ingest or for a peer or client that does
+	// not take its stored transfer syntax (conversion holds it in memory).
+	MaxConvertMB int64 `toml:"max_convert_mb"`
+}
+
 // Log configures logging.
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
@@ -115,6 +129,7 @@ func Default() Config {
 		Index:      Index{Synchronous: "full"},
 		HTTP:       HTTP{MaxUploadMB: 4096},
 		Storage:    Storage{MinFreeMB: 256},
+		Codecs:     Codecs{MaxConvertMB: 512},
 		DIMSE: DIMSE{MaxAssociations: 64, MaxPDU: 256 << 10,
 			ARTIMTimeout: Duration{30 * time.Second}, IdleTimeout: Duration{5 * time.Minute}},
 		Log: Log{Level: "info", Format: "text"},
@@ -145,15 +160,16 @@ func (c *Config) Load(path string) error {
 
 // Env lists the environment variables ApplyEnv reads, with the key each sets.
 var Env = map[string]string{
-	"LIGHTBOX_DATA":       "data",
-	"LIGHTBOX_AE":         "ae_title",
-	"LIGHTBOX_DICOM_ADDR": "dicom_addr",
-	"LIGHTBOX_HTTP_ADDR":  "http_addr",
-	"LIGHTBOX_PEERS":      "peer (AE=HOST:PORT, comma-separated)",
-	"LIGHTBOX_DUPLICATES": "duplicates",
-	"LIGHTBOX_LOG_LEVEL":  "log.level",
-	"LIGHTBOX_LOG_FORMAT": "log.format",
-	"LIGHTBOX_CORS":       "http.cors_origins (comma-separated)",
+	"LIGHTBOX_DATA":            "data",
+	"LIGHTBOX_AE":              "ae_title",
+	"LIGHTBOX_DICOM_ADDR":      "dicom_addr",
+	"LIGHTBOX_HTTP_ADDR":       "http_addr",
+	"LIGHTBOX_PEERS":           "peer (AE=HOST:PORT, comma-separated)",
+	"LIGHTBOX_DUPLICATES":      "duplicates",
+	"LIGHTBOX_INGEST_COMPRESS": "codecs.ingest_compress",
+	"LIGHTBOX_LOG_LEVEL":       "log.level",
+	"LIGHTBOX_LOG_FORMAT":      "log.format",
+	"LIGHTBOX_CORS":            "http.cors_origins (comma-separated)",
 }
 
 // ApplyEnv overrides c with the LIGHTBOX_* variables that are set.
@@ -168,6 +184,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	set("LIGHTBOX_DICOM_ADDR", &c.DICOMAddr)
 	set("LIGHTBOX_HTTP_ADDR", &c.HTTPAddr)
 	set("LIGHTBOX_DUPLICATES", &c.Duplicates)
+	set("LIGHTBOX_INGEST_COMPRESS", &c.Codecs.IngestCompress)
 	set("LIGHTBOX_LOG_LEVEL", &c.Log.Level)
 	set("LIGHTBOX_LOG_FORMAT", &c.Log.Format)
 	if v := getenv("LIGHTBOX_CORS"); v != "" {
@@ -271,6 +288,14 @@ func (c *Config) Validate() error {
 	case "reject", "keep", "overwrite":
 	default:
 		errs = append(errs, fmt.Errorf("duplicates: %q: want reject, keep or overwrite", c.Duplicates))
+	}
+	if c.Codecs.IngestCompress != "" {
+		if _, err := transcode.ParseSyntax(c.Codecs.IngestCompress); err != nil {
+			errs = append(errs, fmt.Errorf("codecs.ingest_compress: %w", err))
+		}
+	}
+	if c.Codecs.MaxConvertMB < 0 {
+		errs = append(errs, fmt.Errorf("codecs.max_convert_mb: %d: want 0 or more", c.Codecs.MaxConvertMB))
 	}
 	switch strings.ToLower(c.Index.Synchronous) {
 	case "", "full", "normal":
