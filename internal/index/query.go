@@ -25,6 +25,10 @@ type Query struct {
 	// OrderBy sorts the results; by default by the level's natural order (dates then UIDs for
 	// studies, series number for series, instance number for instances).
 	OrderBy []Order
+	// Return, when not nil, lists the attributes the caller reads from the matches:
+	// implementations may leave the others out of Match.Attrs. The Study, Series and SOP
+	// Instance UIDs of the matched levels are always there.
+	Return []tag.Tag
 }
 
 // Key is one matching key.

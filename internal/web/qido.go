@@ -133,6 +133,13 @@ func plan(level index.Level, r *http.Request) (*searchPlan, error) {
 		sp.q.Limit, sp.q.Offset = 0, 0
 	}
 	sp.returned = returnOrder(sp.defaults, sp.explicit)
+	if !p.IncludeAll {
+		// The index reads only what the results hold.
+		sp.q.Return = make([]tag.Tag, 0, len(sp.returned))
+		for _, k := range sp.returned {
+			sp.q.Return = append(sp.q.Return, k.tag)
+		}
+	}
 	return sp, nil
 }
 

@@ -412,6 +412,9 @@ func (db *DB) searchSQL(q *index.Query, count bool) (string, []any, []outCol, er
 		for x := index.Patient; x <= l; x++ {
 			al := aliases[x]
 			for _, a := range index.LevelAttrs(x) {
+				if !returned(q, a.Tag) {
+					continue
+				}
 				sel = append(sel, al+"."+quote(a.Column))
 				outs = append(outs, outCol{kind: oAttr, tag: a.Tag, vr: a.VR})
 			}
@@ -425,7 +428,7 @@ func (db *DB) searchSQL(q *index.Query, count bool) (string, []any, []outCol, er
 		switch l {
 		case index.Patient, index.Study, index.Series:
 			for _, a := range index.Computed {
-				if a.Level != l {
+				if a.Level != l || !returned(q, a.Tag) {
 					continue
 				}
 				switch a.Tag {
@@ -471,6 +474,15 @@ func (db *DB) searchSQL(q *index.Query, count bool) (string, []any, []outCol, er
 		s.WriteString(" OFFSET " + strconv.Itoa(q.Offset))
 	}
 	return s.String(), b.args, outs, nil
+}
+
+// returned reports whether the matches of q are to hold attribute t (index.Query.Return).
+func returned(q *index.Query, t tag.Tag) bool {
+	switch t {
+	case tag.StudyInstanceUID, tag.SeriesInstanceUID, tag.SOPInstanceUID:
+		return true
+	}
+	return q.Return == nil || slices.Contains(q.Return, t)
 }
 
 // byTag orders the selected attributes by tag, the stored record's columns last, so that a
