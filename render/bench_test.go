@@ -3,6 +3,7 @@ package render_test
 import (
 	"bytes"
 	"image"
+	"image/jpeg"
 	"io"
 	"os/exec"
 	"syscall"
@@ -33,7 +34,7 @@ func loadBench(b *testing.B) (*render.Layout, []byte) {
 }
 
 // BenchmarkRender renders the 512×512 16-bit CT frame to 8 bits, encoded as PNG and JPEG at full
-// size, and as a JPEG thumbnail of 128×128.
+// size (and as JPEG by image/jpeg, for comparison), and as a JPEG thumbnail of 128×128.
 func BenchmarkRender(b *testing.B) {
 	l, frame := loadBench(b)
 	win := &render.Window{Center: 40, Width: 400}
@@ -45,6 +46,7 @@ func BenchmarkRender(b *testing.B) {
 		{"frame", "", image.Point{}},
 		{"PNG", render.PNG, image.Point{}},
 		{"JPEG", render.JPEG, image.Point{}},
+		{"JPEG-image-jpeg", "stdlib", image.Point{}},
 		{"thumbnail-JPEG", render.JPEG, image.Pt(128, 128)},
 		{"thumbnail-PNG", render.PNG, image.Pt(128, 128)},
 	} {
@@ -61,6 +63,13 @@ func BenchmarkRender(b *testing.B) {
 					continue
 				}
 				buf.Reset()
+				if bc.media == "stdlib" {
+					// The writer Encode used before it had its own, for comparison.
+					if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: render.DefaultQuality}); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
 				if err := render.Encode(&buf, img, bc.media, 0); err != nil {
 					b.Fatal(err)
 				}

