@@ -26,10 +26,12 @@ long-tests: ## the nightly tier: more crash kills and instances, 20 min per fuzz
 	LIGHTBOX_LONG=1 $(GO) test -count=1 -timeout 90m ./integration/ ./dimse/...
 	bash scripts/fuzz.sh 20m
 
-lint: ## gofmt, go vet and staticcheck
+lint: ## gofmt, go vet and staticcheck; the build without cgo codecs
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+	CGO_ENABLED=0 $(GO) build ./...   # a build without cgo must keep working (Go codecs only)
+	$(GO) vet -tags nocgocodecs $(PKGS)
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	bash scripts/fuzz.sh $(FUZZTIME)

@@ -269,6 +269,7 @@ exit.`)
 	errc := make(chan error, 2)
 	go func() { errc <- dsrv.Serve(dln) }()
 	go func() { errc <- hsrv.Serve(hln) }()
+	logCodecs(log)
 	log.Info("lightbox serving", "ae_title", cfg.AETitle, "dicom_addr", dln.Addr().String(), "http_addr", hln.Addr().String(), "peers", len(cfg.Peers))
 	var serveErr error
 	select {
@@ -288,4 +289,19 @@ exit.`)
 		return serveErr
 	}
 	return nil
+}
+
+// logCodecs says which compressed transfer syntaxes this build decodes, and warns when the
+// codecs built on C libraries are missing.
+func logCodecs(log *slog.Logger) {
+	var dec []string
+	for _, c := range codecs.Registry().Codecs() {
+		if c.Decoder != nil {
+			dec = append(dec, c.TransferSyntax)
+		}
+	}
+	log.Info("pixel data codecs", "decodes", strings.Join(dec, " "))
+	if !codecs.CGO {
+		log.Warn("built without the cgo codecs: JPEG 2000, HTJ2K and JPEG-LS instances are stored and sent as received but cannot be rendered or converted; build with cgo and the OpenJPEG, CharLS and OpenJPH development packages (make build)")
+	}
 }
