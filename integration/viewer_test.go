@@ -1,8 +1,8 @@
 package integration
 
 // The web viewer of `lightbox serve` in headless Chromium: tests/viewer/check.mjs drives the
-// study list and the viewer against the built binary holding a few corpus studies, and checks
-// what a user sees (see that script for the checks). Screenshots are kept in the test's artifact
+// study list and the viewer against the built binary holding a few corpus studies, uncompressed
+// and compressed, and checks what a user sees (see that script for the checks). Screenshots are kept in the test's artifact
 // directory (go test -artifacts to keep them), whose path is logged.
 
 import (
@@ -28,6 +28,22 @@ const (
 	viewerSR         = "pydicom__reportsi.dcm"
 	viewerPDF        = "orthanc-tests__sample-pdf.dcm"
 )
+
+// viewerCompressed are compressed series the viewer draws from frames the server converts to
+// Explicit VR Little Endian; the images of each (up to images) must equal /rendered.
+var viewerCompressed = []struct {
+	name  string
+	files []string // one series
+	gray  bool     // windowed in the browser (W 400 L 40 for the comparison)
+	image int      // images compared
+}{
+	// CT1 of the DICOM WG04 samples twice in one series: JPEG 2000 lossless and HTJ2K.
+	{"ct-j2k-htj2k", []string{"cornerstone3D__CT1_J2KR.dcm", "DICOMHTJ2K__CT1_JPH.dcm"}, true, 2},
+	{"xa-jpeg-96-frames", []string{"fo-dicom__HasFragmentSequence.dcm"}, true, 1},
+	{"us-palette-rle", []string{"dcm4che__US-PAL-8-10x-echo.dcm"}, false, 1},
+	{"us-segmented-palette", []string{"pydicom-data__gdcm-US-ALOKA-16.dcm"}, false, 1},
+	{"us-ybr-jpeg", []string{"orthanc-tests__1.2.840.10008.1.2.4.50.dcm"}, false, 1},
+}
 
 type viewerCheck struct {
 	Name   string `json:"name"`
@@ -78,6 +94,16 @@ func TestWebViewer(t *testing.T) {
 		}
 		files = append(files, corpustest.Path(corpus, f))
 	}
+	var compressed []map[string]any
+	for _, c := range viewerCompressed {
+		for _, f := range c.files {
+			if _, ok := byFile[f]; !ok {
+				t.Skipf("corpus file %s not in the manifest", f)
+			}
+			files = append(files, corpustest.Path(corpus, f))
+		}
+		compressed = append(compressed, map[string]any{"name": c.name, "study": byFile[c.files[0]]["StudyInstanceUID"], "gray": c.gray, "images": c.image})
+	}
 	start := time.Now()
 	data := filepath.Join(t.TempDir(), "data")
 	lightbox(t, false, append([]string{"import", "--data", data}, files...)...)
@@ -90,6 +116,7 @@ func TestWebViewer(t *testing.T) {
 		"ct": map[string]any{"study": ct["StudyInstanceUID"], "series": ct["SeriesInstanceUID"], "sop": ct["SOPInstanceUID"],
 			"patientId": ct["PatientID"], "spacing": viewerCTSpacing},
 		"multiframe": map[string]any{"study": byFile[viewerMultiframe]["StudyInstanceUID"]},
+		"compressed": compressed,
 		"sr":         map[string]any{"study": byFile[viewerSR]["StudyInstanceUID"]},
 		"pdf":        map[string]any{"study": byFile[viewerPDF]["StudyInstanceUID"]},
 	})

@@ -12,10 +12,17 @@
 // WebGL, which headless and GPU-less browsers run in a software rasterizer; our bundle is ~25 kB
 // gzipped (plus a 47 kB tag dictionary loaded when the tag browser opens) and draws a 512×512
 // slice through a typed-array lookup table (modality LUT + VOI window + MONOCHROME1/invert) in
-// about a millisecond. Frames are fetched with WADO-RS /frames asking for Explicit VR Little
-// Endian first and the stored syntax second; baseline JPEG is decoded by the browser; other
-// compressed frames are shown as the server renders them (/rendered), or with a message saying
-// why they cannot be shown. docs/viewer.md describes its use, docs/performance.md its figures.
+// about a millisecond. Frames are fetched with WADO-RS /frames in Explicit VR Little Endian, which
+// the server decodes compressed frames to, so that the viewer windows stored values whatever
+// the stored syntax; when the server cannot convert, the frames as stored (baseline JPEG is
+// decoded by the browser), then the server's rendering (/rendered), then a message saying why
+// the image cannot be shown.
+//
+// index.html holds one inline script: the viewer's first requests (the study's series, its first
+// instance, that instance's first frame and its series' metadata), made while the bundle loads,
+// so that the first image needs two round trips. The Content-Security-Policy allows it by its
+// hash, computed when the handler is built. docs/viewer.md describes the viewer's use,
+// docs/performance.md its figures.
 package viewer
 
 import (
@@ -23,12 +30,14 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -46,10 +55,28 @@ func Dist() fs.FS {
 	return sub
 }
 
-// contentSecurityPolicy allows the viewer's own scripts and styles, images from the server and
-// from blob: and data: URLs, and the PDF documents it opens from blob: URLs.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+// contentSecurityPolicy allows the viewer's own scripts (and the inline scripts of index.html,
+// by their hashes, put in place of %s) and styles, images from the server and from blob: and data:
+// URLs, and the PDF documents it opens from blob: URLs.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'%s; style-src 'self'; img-src 'self' data: blob:; " +
 	"frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+
+// inlineScript matches the inline scripts of an HTML page (those without a src attribute).
+var inlineScript = regexp.MustCompile(`(?s)<script(\s[^>]*)?>(.*?)</script>`)
+
+// policy is the Content-Security-Policy of a page: contentSecurityPolicy with the hashes of its
+// inline scripts (CSP level 2 'sha256-…' sources).
+func policy(html []byte) string {
+	var hashes string
+	for _, m := range inlineScript.FindAllSubmatch(html, -1) {
+		if bytes.Contains(m[1], []byte("src=")) {
+			continue
+		}
+		sum := sha256.Sum256(m[2])
+		hashes += " 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	}
+	return fmt.Sprintf(contentSecurityPolicy, hashes)
+}
 
 // file is an embedded file ready to serve.
 type file struct {
@@ -61,6 +88,7 @@ type file struct {
 
 type handler struct {
 	index  file
+	csp    string // the Content-Security-Policy of index
 	assets map[string]file
 }
 
@@ -82,6 +110,7 @@ func newHandler(fsys fs.FS) (*handler, error) {
 		return nil, fmt.Errorf("index.html: %w (run make viewer)", err)
 	}
 	h.index = prepare("index.html", idx)
+	h.csp = policy(idx)
 	err = fs.WalkDir(fsys, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -129,7 +158,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case p == "/" || p == "/index.html" || p == "/viewer" || p == "/viewer/":
 		hd.Set("Cache-Control", "no-cache")
-		hd.Set("Content-Security-Policy", contentSecurityPolicy)
+		hd.Set("Content-Security-Policy", h.csp)
 		hd.Set("Referrer-Policy", "no-referrer")
 		h.serve(w, r, h.index)
 	case strings.HasPrefix(p, "/assets/"):

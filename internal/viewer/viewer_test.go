@@ -3,6 +3,8 @@ package viewer
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"io/fs"
 	"net/http"
@@ -163,6 +165,33 @@ func TestDistMatchesSource(t *testing.T) {
 	for p := range a {
 		if _, ok := b[p]; !ok {
 			t.Errorf("internal/viewer/dist/%s is not built from the sources any more: run make viewer", p)
+		}
+	}
+}
+
+func TestPolicyAllowsInlineScriptsByHash(t *testing.T) {
+	// The hash of "var a = 1;" (openssl dgst -sha256 -binary | base64).
+	html := []byte("<head><script>var a = 1;</script><script type=\"module\" src=\"/assets/x.js\"></script>\n<script>\nb()\n</script></head>")
+	csp := policy(html)
+	for _, want := range []string{"'sha256-+dZ6udsWxNVoGfScAq7t5IIF5UJb4F6RhjbN6oe1p4w='", "script-src 'self' 'sha256-"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("policy: %q lacks %q", csp, want)
+		}
+	}
+	if n := strings.Count(csp, "'sha256-"); n != 2 {
+		t.Errorf("policy: %d hashes, want 2 (the script with src is not inline): %s", n, csp)
+	}
+	// The served page: each inline script's hash is in the served policy.
+	resp := get(t, Handler(), http.MethodGet, "/viewer?StudyInstanceUIDs=1.2.3")
+	body, _ := io.ReadAll(resp.Body)
+	served := resp.Header.Get("Content-Security-Policy")
+	for _, m := range inlineScript.FindAllSubmatch(body, -1) {
+		if bytes.Contains(m[1], []byte("src=")) {
+			continue
+		}
+		sum := sha256.Sum256(m[2])
+		if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(served, h) {
+			t.Errorf("served policy %q lacks %s for an inline script of index.html", served, h)
 		}
 	}
 }

@@ -2,12 +2,13 @@
 // user would: the study list finds a study by patient ID; opening it draws the first image, and
 // the canvas pixels equal the server's /rendered image for the same window; the wheel changes the
 // frame of a multi-frame series; a window/level drag changes the pixels; a length drawn with the
-// mouse on an image of known pixel spacing reads the expected millimetres; an SR and a PDF show
-// as documents. Screenshots go to --out.
+// mouse on an image of known pixel spacing reads the expected millimetres; compressed series
+// (JPEG 2000, HTJ2K, palette colour, …) are drawn from frames the server converts and equal its
+// /rendered images; an SR and a PDF show as documents. Screenshots go to --out.
 //
 // Usage: node check.mjs --base URL --out DIR --config JSON [--chromium /usr/bin/chromium]
 //   config: {"ct": {"study", "patientId", "series", "sop", "spacing"}, "multiframe": {"study"},
-//            "sr": {"study"}, "pdf": {"study"}}
+//            "compressed": [{"name", "study", "gray", "images"}], "sr": {"study"}, "pdf": {"study"}}
 //
 // Prints one JSON line on stdout: {"checks": [{"name", "ok", "detail"}], "files": {name: path},
 // "timings": {...}}. Browser errors go to stderr, prefixed with "browser:". Exit status 0 when
@@ -78,6 +79,66 @@ try {
   const waitDrawn = () => page.waitForFunction(() => window.lightbox && window.lightbox.viewports()[0]?.drawn > 0);
   const frame = () => page.evaluate(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))));
 
+  // Compares the canvas, drawn at one image pixel per canvas pixel, with the server's /rendered
+  // PNG of the image in view (for the window given, or the server's default). Returns the
+  // counts and keeps both images as name-rendered.png and name-canvas.png.
+  const compareRendered = async (name, win) => {
+    if (win) await page.evaluate(w => window.lightbox.setWindow(w[0], w[1]), win);
+    await page.evaluate(() => window.lightbox.actualSize());
+    await frame();
+    const st = await state();
+    const canvas = await canvasPNG();
+    const [a, b, c, d, e, f] = st.deviceMatrix;
+    const v = await page.evaluate(() => window.lightbox.viewports()[0]);
+    const series = await page.evaluate(() => window.lightbox.series()?.uid ?? '');
+    const study = new URL(page.url()).searchParams.get('StudyInstanceUIDs');
+    const url = `${args.base}/dicom-web/studies/${study}/series/${series}/instances/${v.sop}/frames/${v.frame}/rendered${win ? `?window=${win[0]},${win[1]}` : ''}`;
+    const resp = await fetch(url, { headers: { Accept: 'image/png' } });
+    const rendered = PNG.sync.read(Buffer.from(await resp.arrayBuffer()));
+    let compared = 0;
+    let over1 = 0;
+    let maxDiff = 0;
+    if (a === 1 && d === 1 && b === 0 && c === 0) {
+      for (let y = 0; y < rendered.height; y++) {
+        for (let x = 0; x < rendered.width; x++) {
+          const cx = x + e;
+          const cy = y + f;
+          if (cx < 0 || cy < 0 || cx >= canvas.width || cy >= canvas.height) continue;
+          compared++;
+          let worst = 0;
+          for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(rendered.data[4 * (y * rendered.width + x) + k] - canvas.data[4 * (cy * canvas.width + cx) + k]));
+          if (worst > 1) over1++;
+          if (worst > maxDiff) maxDiff = worst;
+        }
+      }
+    }
+    for (const [k, img] of [['rendered', rendered], ['canvas', canvas]]) {
+      const file = join(args.out, `${name}-${k}.png`);
+      writeFileSync(file, PNG.sync.write(img));
+      result.files[`${name}-${k}`] = file;
+    }
+    const ok = resp.ok && compared >= rendered.width * rendered.height * 0.99 && over1 === 0;
+    const detail = `compared ${compared} pixels of ${rendered.width}×${rendered.height}; ${over1} differ by more than 1; max difference ${maxDiff}; matrix ${JSON.stringify(st.deviceMatrix)}; /rendered ${resp.status}`;
+    return { ok, detail, st };
+  };
+
+  // A window/level drag from the middle of the viewport; returns the pixels changed and the windows.
+  const dragWindow = async () => {
+    const box = await page.locator('.viewport').first().boundingBox();
+    const before = await canvasPNG();
+    const w0 = (await state()).window;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + box.width / 2 + 12 * i, box.y + box.height / 2 + 6 * i);
+    await page.mouse.up();
+    await frame();
+    const after = await canvasPNG();
+    let changed = 0;
+    for (let i = 0; i < before.data.length; i += 4) if (before.data[i] !== after.data[i]) changed++;
+    const w1 = (await state()).window;
+    return { ok: changed > 1000 && !!w0 && !!w1 && (w1.center !== w0.center || w1.width !== w0.width), detail: `window ${JSON.stringify(w0)} → ${JSON.stringify(w1)}; ${changed} pixels changed`, box };
+  };
+
   // 1. The study list finds the CT by patient ID, typed into the form.
   const t0 = Date.now();
   await page.goto(`${args.base}/`, { waitUntil: 'domcontentloaded' });
@@ -101,60 +162,14 @@ try {
   await shot('ct-first');
 
   // 3. The canvas equals /rendered for the same window, at one image pixel per canvas pixel.
-  await page.evaluate(() => {
-    window.lightbox.setWindow(40, 400);
-    window.lightbox.actualSize();
-  });
-  await frame();
-  st = await state();
-  const canvas = await canvasPNG();
-  const [a, b, c, d, e, f] = st.deviceMatrix;
-  const url = `${args.base}/dicom-web/studies/${cfg.ct.study}/series/${cfg.ct.series}/instances/${cfg.ct.sop}/rendered?window=40,400`;
-  const resp = await fetch(url, { headers: { Accept: 'image/png' } });
-  const rendered = PNG.sync.read(Buffer.from(await resp.arrayBuffer()));
-  let compared = 0;
-  let over1 = 0;
-  let maxDiff = 0;
-  if (a === 1 && d === 1 && b === 0 && c === 0) {
-    for (let y = 0; y < rendered.height; y++) {
-      for (let x = 0; x < rendered.width; x++) {
-        const cx = x + e;
-        const cy = y + f;
-        if (cx < 0 || cy < 0 || cx >= canvas.width || cy >= canvas.height) continue;
-        const want = rendered.data[4 * (y * rendered.width + x)];
-        const got = canvas.data[4 * (cy * canvas.width + cx)];
-        const diff = Math.abs(want - got);
-        compared++;
-        if (diff > 1) over1++;
-        if (diff > maxDiff) maxDiff = diff;
-      }
-    }
-  }
-  writeFileSync(join(args.out, 'ct-rendered.png'), PNG.sync.write(rendered));
-  writeFileSync(join(args.out, 'ct-canvas.png'), PNG.sync.write(canvas));
-  result.files['ct-rendered'] = join(args.out, 'ct-rendered.png');
-  result.files['ct-canvas'] = join(args.out, 'ct-canvas.png');
-  check(
-    'canvas pixels equal /rendered for the same window (±1)',
-    resp.ok && compared >= rendered.width * rendered.height * 0.99 && over1 === 0,
-    `compared ${compared} pixels of ${rendered.width}×${rendered.height}; ${over1} differ by more than 1; max difference ${maxDiff}; matrix ${JSON.stringify(st.deviceMatrix)}; /rendered ${resp.status}`,
-  );
+  const cmp = await compareRendered('ct', [40, 400]);
+  check('canvas pixels equal /rendered for the same window (±1)', cmp.ok, cmp.detail);
   await shot('ct-actual-size');
 
   // 4. A window/level drag changes the pixels.
-  const box = await page.locator('.viewport').first().boundingBox();
-  const before = await canvasPNG();
-  const w0 = st.window;
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.mouse.down();
-  for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + box.width / 2 + 12 * i, box.y + box.height / 2 + 6 * i);
-  await page.mouse.up();
-  await frame();
-  const after = await canvasPNG();
-  let changed = 0;
-  for (let i = 0; i < before.data.length; i += 4) if (before.data[i] !== after.data[i]) changed++;
-  st = await state();
-  check('a window/level drag changes the window and the pixels', changed > 1000 && (st.window.center !== w0.center || st.window.width !== w0.width), `window ${JSON.stringify(w0)} → ${JSON.stringify(st.window)}; ${changed} pixels changed`);
+  const drag = await dragWindow();
+  const box = drag.box;
+  check('a window/level drag changes the window and the pixels', drag.ok, drag.detail);
   await shot('ct-window-drag');
 
   // 5. A length drawn with the mouse: 200 image pixels along a row.
@@ -204,7 +219,34 @@ try {
   check('End moves to the last frame', stEnd.index === st.count - 1, `index ${stEnd.index} of ${st.count}`);
   await shot('multiframe-last');
 
-  // 7. SR and PDF show as documents.
+  // 7. Compressed series: the frames come uncompressed from the server, converted from their
+  // stored syntax, and are windowed here; each image equals /rendered for the same window (grey)
+  // or the server's rendering (colour), and a window/level drag changes a grey image.
+  for (const c of cfg.compressed ?? []) {
+    await page.goto(`${args.base}/viewer?StudyInstanceUIDs=${c.study}`, { waitUntil: 'domcontentloaded' });
+    await waitDrawn();
+    await page.waitForFunction(n => {
+      const v = window.lightbox.viewports()[0];
+      return v.count >= n && v.loaded >= n;
+    }, c.images ?? 1);
+    const count = (await state()).count;
+    for (let i = 0; i < Math.min(count, c.images ?? 1); i++) {
+      await page.evaluate(i => window.lightbox.step(i - window.lightbox.viewports()[0].index), i);
+      await frame();
+      st = await state();
+      const label = `${c.name} image ${i + 1} (transfer syntax ${st.transferSyntax})`;
+      check(`${label}: drawn from uncompressed frames, not by the server`, st.pixels === (c.gray ? 'gray' : 'color'), JSON.stringify({ pixels: st.pixels, error: st.error }));
+      const r = await compareRendered(`${c.name}-${i + 1}`, c.gray ? [40, 400] : undefined);
+      check(`${label}: canvas pixels equal /rendered${c.gray ? ' for the same window' : ''} (±1)`, r.ok, r.detail);
+    }
+    await shot(c.name);
+    if (c.gray) {
+      const d = await dragWindow();
+      check(`${c.name}: a window/level drag changes the window and the pixels`, d.ok, d.detail);
+    }
+  }
+
+  // 8. SR and PDF show as documents.
   for (const kind of ['sr', 'pdf']) {
     if (!cfg[kind]) continue;
     await page.goto(`${args.base}/viewer?StudyInstanceUIDs=${cfg[kind].study}`, { waitUntil: 'domcontentloaded' });

@@ -85,6 +85,9 @@ export const T = {
   RedPaletteColorLookupTableData: '00281201',
   GreenPaletteColorLookupTableData: '00281202',
   BluePaletteColorLookupTableData: '00281203',
+  SegmentedRedPaletteColorLookupTableData: '00281221',
+  SegmentedGreenPaletteColorLookupTableData: '00281222',
+  SegmentedBluePaletteColorLookupTableData: '00281223',
   SharedFunctionalGroupsSequence: '52009229',
   PerFrameFunctionalGroupsSequence: '52009230',
   PixelMeasuresSequence: '00289110',
@@ -202,10 +205,18 @@ export interface SearchResult {
   total: number;
 }
 
-/** QIDO-RS: path is /studies, /studies/{uid}/series, … */
-export async function search(path: string, params: URLSearchParams, signal?: AbortSignal): Promise<SearchResult> {
+/** The URL of a QIDO-RS search. */
+export function searchURL(path: string, params: URLSearchParams): string {
   const q = params.toString();
-  const resp = await check(await fetch(`${root}${path}${q ? `?${q}` : ''}`, { headers: jsonAccept, signal }), 'search');
+  return `${root}${path}${q ? `?${q}` : ''}`;
+}
+
+/**
+ * QIDO-RS: path is /studies, /studies/{uid}/series, …; early is the response to the same
+ * request when the page's first script already made it.
+ */
+export async function search(path: string, params: URLSearchParams, signal?: AbortSignal, early?: Promise<Response>): Promise<SearchResult> {
+  const resp = await check(await (early ?? fetch(searchURL(path, params), { headers: jsonAccept, signal })), 'search');
   const total = Number(resp.headers.get('X-Total-Count') ?? '-1');
   if (resp.status === 204) return { items: [], total: Number.isFinite(total) && total >= 0 ? total : 0 };
   const items = (await resp.json()) as Dataset[];
@@ -214,11 +225,32 @@ export async function search(path: string, params: URLSearchParams, signal?: Abo
 
 /** WADO-RS metadata of a series. */
 export async function seriesMetadata(study: string, series: string, signal?: AbortSignal): Promise<Dataset[]> {
-  const resp = await check(
-    await fetch(`${root}/studies/${study}/series/${series}/metadata`, { headers: jsonAccept, signal }),
-    'metadata',
-  );
-  return (await resp.json()) as Dataset[];
+  return (await (await seriesMetadataResponse(study, series, signal)).json()) as Dataset[];
+}
+
+/** The response to a WADO-RS metadata request for a series, its body still to read (early: the same request, already made). */
+export async function seriesMetadataResponse(study: string, series: string, signal?: AbortSignal, early?: Promise<Response>): Promise<Response> {
+  return check(await (early ?? fetch(`${root}/studies/${study}/series/${series}/metadata`, { headers: jsonAccept, signal })), 'metadata');
+}
+
+/**
+ * The requests the page's first script (index.html) makes before the viewer's code has loaded:
+ * the series of the first study, and its first instance (see probeStudy), and when that is an
+ * image, the first frame (uncompressed) and the metadata of its series.
+ */
+export interface Early {
+  study: string;
+  series: Promise<Response>;
+  probe: Promise<{ ds?: Dataset; frames?: Promise<Response>; metadata?: Promise<Response> }>;
+}
+
+/** The early requests for a study, taken once. */
+export function takeEarly(study: string): Early | undefined {
+  const w = window as unknown as { lightboxEarly?: Early };
+  const e = w.lightboxEarly;
+  if (!e || e.study !== study) return undefined;
+  w.lightboxEarly = undefined;
+  return e;
 }
 
 export function instancePath(study: string, series: string, instance: string): string {
@@ -244,20 +276,25 @@ export interface FramePart {
   transferSyntax: string;
 }
 
+/** The Accept header field of /frames: uncompressed, converted by the server when stored compressed; or as stored. */
+const framesAccept = {
+  native: `multipart/related; type="application/octet-stream"; transfer-syntax=${explicitLittle}`,
+  stored: 'multipart/related; type="application/octet-stream"; transfer-syntax=*',
+};
+
 /**
- * WADO-RS frames: asks for Explicit VR Little Endian first, then for the frames as stored, so
- * that a server that can transcode sends native data, and one that cannot sends what it has.
+ * WADO-RS frames, uncompressed (native) or as stored. The uncompressed form is asked for alone:
+ * a server that prefers the stored syntax whenever the Accept header field takes it would
+ * otherwise send compressed frames. A server that cannot convert answers 406, and the caller
+ * asks again for the frames as stored.
  */
-export async function fetchFrames(url: string, signal?: AbortSignal, partSize = 0): Promise<FramePart[]> {
-  const resp = await check(
-    await fetch(url, {
-      headers: {
-        Accept: `multipart/related; type="application/octet-stream"; transfer-syntax=${explicitLittle}, multipart/related; type="application/octet-stream"; transfer-syntax=*`,
-      },
-      signal,
-    }),
-    'frames',
-  );
+export async function fetchFrames(url: string, signal?: AbortSignal, partSize = 0, as: keyof typeof framesAccept = 'native'): Promise<FramePart[]> {
+  return readFrames(fetch(url, { headers: { Accept: framesAccept[as] }, signal }), partSize);
+}
+
+/** The frames of a response to a WADO-RS frames request. */
+export async function readFrames(response: Promise<Response>, partSize = 0): Promise<FramePart[]> {
+  const resp = await check(await response, 'frames');
   const ct = resp.headers.get('Content-Type') ?? '';
   const body = new Uint8Array(await resp.arrayBuffer());
   if (!ct.toLowerCase().startsWith('multipart/')) {

@@ -255,6 +255,14 @@ export function paletteTable(desc: number[], data: Uint8Array): { first: number;
   return { first, table };
 }
 
+/** Reads one segmented palette table (PS3.3 C.7.9.2) from its descriptor and segment data. */
+export function segmentedPaletteTable(desc: number[], data: Uint8Array): { first: number; table: Uint8Array } {
+  const entries = desc[0] === 0 ? 65536 : (desc[0] ?? 0);
+  const words = new Uint16Array(aligned(data, data.length - (data.length % 2)));
+  const expanded = expandSegmented(words, entries);
+  return paletteTable(desc, new Uint8Array(expanded.buffer));
+}
+
 function clamp8(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
 }
@@ -331,5 +339,81 @@ export function decodeColor(bytes: Uint8Array, f: PixelFormat, palette?: Palette
     }
     out[o + 3] = 255;
   }
+  return out;
+}
+
+const jpegLossless = new Set(['1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70']);
+const jpegLossy = new Set(['1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51', '1.2.840.10008.1.2.4.55']);
+const jpegLS = new Set(['1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.81']);
+const jpeg2000 = new Set(['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91', '1.2.840.10008.1.2.4.92', '1.2.840.10008.1.2.4.93', '1.2.840.10008.1.2.4.201', '1.2.840.10008.1.2.4.202', '1.2.840.10008.1.2.4.203']);
+
+/**
+ * The format of a frame stored in transfer syntax ts once the server has decoded it to native
+ * little endian (WADO-RS /frames asked for 1.2.840.10008.1.2.1). The response does not say, so
+ * this follows the server's decoders (as DCMTK and GDCM decode): colour comes by pixel from
+ * every compressed syntax but RLE, which keeps the data set's Planar Configuration; lossy JPEG
+ * turns YBR into RGB; lossless JPEG and JPEG 2000 give YBR_FULL_422 as YBR_FULL (full samples),
+ * and JPEG 2000 YBR_RCT and YBR_ICT as RGB. Grey frames keep their format.
+ */
+export function decodedFormat(f: PixelFormat, ts: string): PixelFormat {
+  if (f.samplesPerPixel !== 3) return f;
+  const out = { ...f };
+  const ybr = f.photometric.startsWith('YBR_');
+  if (jpegLossy.has(ts)) {
+    out.planar = 0;
+    if (ybr) out.photometric = 'RGB';
+  } else if (jpegLossless.has(ts) || jpegLS.has(ts)) {
+    out.planar = 0;
+    if (f.photometric === 'YBR_FULL_422') out.photometric = 'YBR_FULL';
+  } else if (jpeg2000.has(ts)) {
+    out.planar = 0;
+    if (f.photometric === 'YBR_RCT' || f.photometric === 'YBR_ICT') out.photometric = 'RGB';
+    else if (ybr && f.photometric !== 'YBR_FULL') out.photometric = 'YBR_FULL';
+  }
+  return out;
+}
+
+/**
+ * Expands a Segmented Palette Color Lookup Table (PS3.3 C.7.9.2) into its entries: discrete
+ * segments (opcode 0: n values), linear segments (opcode 1: n values from the previous value to
+ * the given one, that one included) and indirect segments (opcode 2: n segments read again from
+ * an offset, in words, given as two words least significant first).
+ */
+export function expandSegmented(words: Uint16Array, entries: number): Uint16Array {
+  const out = new Uint16Array(entries);
+  let n = 0;
+  const push = (v: number) => {
+    if (n < entries) out[n++] = v;
+  };
+  const run = (start: number, maxSegments: number, depth: number): void => {
+    let p = start;
+    let segments = 0;
+    while (p + 1 < words.length && segments < maxSegments && n < entries) {
+      const op = words[p]!;
+      const len = words[p + 1]!;
+      p += 2;
+      if (op === 0) {
+        for (let i = 0; i < len && p + i < words.length; i++) push(words[p + i]!);
+        p += len;
+      } else if (op === 1) {
+        if (n === 0) throw new Error('segmented palette: a linear segment comes first');
+        const y0 = out[n - 1]!;
+        const y1 = words[p++] ?? y0;
+        for (let i = 1; i <= len; i++) push(Math.round(y0 + ((y1 - y0) * i) / len));
+      } else if (op === 2) {
+        if (n === 0 || depth > 2) throw new Error('segmented palette: misplaced indirect segment');
+        const off = (words[p] ?? 0) + (words[p + 1] ?? 0) * 65536;
+        p += 2;
+        run(off, len, depth + 1);
+      } else {
+        throw new Error(`segmented palette: unknown segment type ${op}`);
+      }
+      segments++;
+    }
+  };
+  run(0, Infinity, 0);
+  if (n === 0) throw new Error('segmented palette: no entries');
+  // Entries the segments did not reach keep the last value.
+  out.fill(out[n - 1]!, n);
   return out;
 }

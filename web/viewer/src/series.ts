@@ -18,18 +18,24 @@ import {
   root,
   num,
   nums,
+  search,
   seriesMetadata,
+  seriesMetadataResponse,
+  type Early,
+  readFrames,
   str,
 } from './dicomweb';
 import {
   colorDecodable,
   decodeColor,
+  decodedFormat,
   decodeGray,
   frameBytes,
   grayDecodable,
   type GrayData,
   type Palette,
   paletteTable,
+  segmentedPaletteTable,
   type PixelFormat,
   storedRange,
   type Voi,
@@ -49,6 +55,8 @@ export interface Instance {
   modality: string;
   transferSyntax: string;
   format: PixelFormat;
+  /** The format of the frames the server sends uncompressed (decoded when stored compressed). */
+  native: PixelFormat;
   slope: number;
   intercept: number;
   /** The windows of the data set (Window Center and Width), first the default. */
@@ -142,6 +150,7 @@ export function describe(ds: Dataset): Instance {
     modality,
     transferSyntax: str(ds, T.AvailableTransferSyntaxUID),
     format,
+    native: decodedFormat(format, str(ds, T.AvailableTransferSyntaxUID)),
     slope,
     intercept,
     windows,
@@ -161,7 +170,10 @@ export function kindOf(inst: Instance): SeriesKind {
   return 'other';
 }
 
-/** Sorts instances: along the slice normal when every one has a position, else by Instance Number. */
+/**
+ * Sorts instances: along the slice normal when every one has a position, in the direction of
+ * their Instance Numbers (the lowest first), else by Instance Number.
+ */
 export function sortInstances(list: Instance[]): Instance[] {
   const pos = (i: Instance) => nums(i.ds, T.ImagePositionPatient);
   const iop = nums(list[0]?.ds, T.ImageOrientationPatient);
@@ -173,19 +185,26 @@ export function sortInstances(list: Instance[]): Instance[] {
       const p = pos(i);
       return { i, d: p[0]! * n[0]! + p[1]! * n[1]! + p[2]! * n[2]!, k: inum(i) };
     });
-    return keyed.sort((x, y) => x.d - y.d || x.k - y.k).map(x => x.i);
+    keyed.sort((x, y) => x.d - y.d || x.k - y.k);
+    let lowest = 0;
+    keyed.forEach((x, j) => {
+      if (x.k < keyed[lowest]!.k) lowest = j;
+    });
+    if (lowest >= keyed.length / 2) keyed.reverse();
+    return keyed.map(x => x.i);
   }
   const keyed = list.map(i => ({ i, k: inum(i) }));
   return keyed.sort((x, y) => x.k - y.k).map(x => x.i);
 }
 
+/** Called with the index of an image whose pixels arrived, or -1 when the images were re-listed. */
 type Listener = (index: number) => void;
 
 /** A unit of loading: some frames of one instance, fetched in one request. */
 interface Job {
   inst: Instance;
-  /** Image indexes, in frame order. */
-  images: number[];
+  /** The images, in frame order. */
+  images: ImageRef[];
   state: 'queued' | 'running' | 'done';
 }
 
@@ -301,22 +320,68 @@ export function nativePixelData(f: Uint8Array, size: number, ts: string): Uint8A
 }
 const framesPerRequest = 16;
 
+/**
+ * What the viewer learns of a study before its series' metadata: the first instance of its
+ * first series (one QIDO-RS query with every attribute), with the request for that instance's
+ * first frame and for its series' metadata already on their way. The first image is drawn from
+ * these, without waiting for the metadata of the whole series.
+ */
+export interface Probe {
+  study: string;
+  series: string;
+  inst: Instance;
+  frames: Promise<FramePart[]>;
+  /** The series' metadata, read once the first image is in (reading 500 instances' takes a while). */
+  metadata: Promise<Response>;
+}
+
+/** The query of the probe (index.html makes the same before the viewer's code has loaded). */
+export const probeQuery = 'includefield=all&orderby=SeriesNumber,InstanceNumber&limit=1';
+
+/**
+ * Starts the probe of a study (early: the same requests, made by index.html); undefined when its
+ * first instance is not an image drawn that way.
+ */
+export async function probeStudy(study: string, early?: Early['probe']): Promise<Probe | undefined> {
+  const got = early ? await early : undefined;
+  const ds = got ? got.ds : (await search(`/studies/${study}/instances`, new URLSearchParams(probeQuery))).items[0];
+  if (!ds) return undefined;
+  const inst = describe(ds);
+  // Palette colour needs its tables first; documents are not images.
+  if (kindOf(inst) !== 'image' || inst.format.photometric === 'PALETTE COLOR' || !inst.series || !inst.sop) return undefined;
+  inst.study = inst.study || study;
+  const url = `${instancePath(inst.study, inst.series, inst.sop)}/frames/1`;
+  const frames = got?.frames ? readFrames(got.frames, frameBytes(inst.native)) : fetchFrames(url, undefined, frameBytes(inst.native));
+  const metadata = seriesMetadataResponse(inst.study, inst.series, undefined, got?.metadata);
+  // Failures are dealt with by those who wait for them.
+  frames.catch(() => {});
+  metadata.catch(() => {});
+  return { study, series: inst.series, inst, frames, metadata };
+}
+
 export class Series {
-  readonly kind: SeriesKind;
-  readonly instances: Instance[];
-  readonly images: ImageRef[] = [];
-  readonly pixels: (Pixels | undefined)[] = [];
+  kind: SeriesKind;
+  instances: Instance[] = [];
+  images: ImageRef[] = [];
+  pixels: (Pixels | undefined)[] = [];
   loaded = 0;
+  /** Whether only the first instance is known yet (the series' metadata is on its way). */
+  partial = false;
   /** Timings (performance.now()) for the benchmark and the tests. */
   readonly timing: { start: number; metadata: number; first: number; all: number } = { start: 0, metadata: 0, first: 0, all: 0 };
-  private readonly jobs: Job[] = [];
-  private readonly jobOf: Job[] = [];
+  private jobs: Job[] = [];
+  private jobOf: Job[] = [];
+  private indexOf = new Map<string, number>();
+  /** The image keys before the last re-listing. */
+  private previous: string[] = [];
   private focus = 0;
   private running = 0;
   private readonly listeners = new Set<Listener>();
   private readonly abort = new AbortController();
   private started = false;
   private streaming = false;
+  /** Frames already asked for (by the probe), by image key. */
+  private readonly prefetched = new Map<string, Promise<FramePart[]>>();
 
   private constructor(
     readonly study: string,
@@ -325,54 +390,118 @@ export class Series {
     start: number,
   ) {
     this.timing.start = start;
-    this.timing.metadata = performance.now();
-    const all = metadata.map(describe);
+    this.kind = 'other';
+    this.list(metadata.map(describe));
+  }
+
+  /** Lists the instances and their images, keeping the pixels already loaded. */
+  private list(all: Instance[]): void {
     const kinds = all.map(kindOf);
     this.kind = kinds.includes('image') ? 'image' : (kinds[0] ?? 'other');
     this.instances = sortInstances(this.kind === 'image' ? all.filter((_, i) => kinds[i] === 'image') : all);
+    const had = new Map<string, Pixels>();
+    this.images.forEach((im, i) => {
+      const px = this.pixels[i];
+      if (px) had.set(im.key, px);
+    });
+    const running = new Set(this.jobs.filter(j => j.state === 'running').flatMap(j => j.images.map(im => im.key)));
+    this.previous = this.images.map(im => im.key);
+    this.images = [];
+    this.pixels = [];
+    this.jobs = [];
+    this.jobOf = [];
+    this.indexOf.clear();
+    this.loaded = 0;
     if (this.kind !== 'image') return;
     for (const inst of this.instances) {
       const first = this.images.length;
       for (let f = 1; f <= inst.frames; f++) {
-        this.images.push({ inst, frame: f, key: `${inst.sop}/${f}` });
-        this.pixels.push(undefined);
+        const key = `${inst.sop}/${f}`;
+        this.indexOf.set(key, this.images.length);
+        this.images.push({ inst, frame: f, key });
+        const px = had.get(key);
+        this.pixels.push(px);
+        if (px) this.loaded++;
       }
       // The first frame of an instance alone, so that it shows as soon as possible; the others
-      // in groups.
+      // in groups. Images loaded or on their way are not asked for again.
       const idx = Array.from({ length: inst.frames }, (_, k) => first + k);
       const groups = [idx.slice(0, 1)];
       for (let k = 1; k < idx.length; k += framesPerRequest) groups.push(idx.slice(k, k + framesPerRequest));
       for (const g of groups) {
-        const job: Job = { inst, images: g, state: 'queued' };
+        const refs = g.map(i => this.images[i]!);
+        const done = refs.every(im => had.has(im.key) || running.has(im.key));
+        const job: Job = { inst, images: refs, state: done ? 'done' : 'queued' };
         this.jobs.push(job);
         for (const i of g) this.jobOf[i] = job;
       }
     }
   }
 
-  /** Fetches the series' metadata. */
-  static async open(study: string, series: string): Promise<Series> {
+  /** Fetches the series' metadata (or takes the request already made). */
+  static async open(study: string, series: string, metadata?: Promise<Dataset[]>): Promise<Series> {
     const start = performance.now();
-    const md = await seriesMetadata(study, series);
+    const md = await (metadata ?? seriesMetadata(study, series));
     const s = new Series(study, series, md, start);
+    s.timing.metadata = performance.now();
     if (s.kind === 'image') await s.loadPalettes();
     return s;
   }
 
-  private async loadPalettes(): Promise<void> {
-    for (const inst of this.instances) {
-      if (inst.format.photometric !== 'PALETTE COLOR') continue;
+  /**
+   * A series known by its first instance only (a probe): its first image loads from the frames
+   * the probe asked for, and the other images are listed when the series' metadata arrives.
+   */
+  static fromProbe(p: Probe): Series {
+    const s = new Series(p.study, p.series, [], performance.now());
+    s.partial = true;
+    s.list([p.inst]);
+    const first = s.images[0];
+    if (first) s.prefetched.set(first.key, p.frames);
+    p.metadata
+      .then(async resp => {
+        await s.firstLoaded();
+        // The first image is drawn before the metadata are read.
+        await new Promise(r => setTimeout(r, 0));
+        const md = (await resp.json()) as Dataset[];
+        const all = md.map(describe);
+        for (const inst of all) if (!inst.study) inst.study = p.study;
+        if (s.abort.signal.aborted || !all.some(i => i.sop === p.inst.sop)) throw new Error('the metadata do not list the first instance');
+        s.timing.metadata = performance.now();
+        await s.loadPalettes(all);
+        if (s.abort.signal.aborted) return;
+        s.partial = false;
+        s.list(all);
+        if (s.loaded === s.images.length && s.loaded) s.timing.all = performance.now();
+        for (const fn of s.listeners) fn(-1);
+        s.maybeStream();
+        s.pump();
+      })
+      .catch(() => {
+        // The series stays as its first instance.
+        s.partial = false;
+        for (const fn of s.listeners) fn(-1);
+      });
+    return s;
+  }
+
+  private async loadPalettes(list = this.instances): Promise<void> {
+    for (const inst of list) {
+      if (inst.format.photometric !== 'PALETTE COLOR' || inst.palette) continue;
       try {
         const ds = inst.ds;
         const tables = await Promise.all(
           [
-            [T.RedPaletteColorLookupTableDescriptor, T.RedPaletteColorLookupTableData],
-            [T.GreenPaletteColorLookupTableDescriptor, T.GreenPaletteColorLookupTableData],
-            [T.BluePaletteColorLookupTableDescriptor, T.BluePaletteColorLookupTableData],
-          ].map(async ([d, v]) => {
+            [T.RedPaletteColorLookupTableDescriptor, T.RedPaletteColorLookupTableData, T.SegmentedRedPaletteColorLookupTableData],
+            [T.GreenPaletteColorLookupTableDescriptor, T.GreenPaletteColorLookupTableData, T.SegmentedGreenPaletteColorLookupTableData],
+            [T.BluePaletteColorLookupTableDescriptor, T.BluePaletteColorLookupTableData, T.SegmentedBluePaletteColorLookupTableData],
+          ].map(async ([d, v, seg]) => {
+            const desc = nums(ds, d!);
             const data = await binaryValue(ds, v!, this.abort.signal);
-            if (!data) throw new Error('no palette data (segmented palettes are not read)');
-            return paletteTable(nums(ds, d!), data);
+            if (data) return paletteTable(desc, data);
+            const segments = await binaryValue(ds, seg!, this.abort.signal);
+            if (segments) return segmentedPaletteTable(desc, segments);
+            throw new Error('no palette data');
           }),
         );
         inst.palette = { first: tables[0]!.first, red: tables[0]!.table, green: tables[1]!.table, blue: tables[2]!.table };
@@ -387,6 +516,16 @@ export class Series {
     return () => this.listeners.delete(fn);
   }
 
+  /** Where the image at index i before the images were re-listed is now (0 when gone). */
+  moved(i: number): number {
+    return Math.max(0, this.index(this.previous[i] ?? ''));
+  }
+
+  /** The index of an image by its key, or -1. */
+  index(key: string): number {
+    return this.indexOf.get(key) ?? -1;
+  }
+
   /** Moves the loading focus: the image i and those near it come next. */
   prioritize(i: number): void {
     this.focus = i;
@@ -399,25 +538,29 @@ export class Series {
     if (this.started) return this.pump();
     this.started = true;
     this.pump();
-    if (this.streamable()) {
-      // The rest of the series once the image in view is in, so as not to slow it down.
-      this.streaming = true;
-      this.firstLoaded()
-        .then(() => this.stream())
-        .catch(() => {
-          // The frames are fetched one by one instead.
-        })
-        .finally(() => {
-          this.streaming = false;
-          if (!this.abort.signal.aborted) this.pump();
-        });
-    }
+    this.maybeStream();
+  }
+
+  /** Streams the rest of the series once the image in view is in, so as not to slow it down. */
+  private maybeStream(): void {
+    if (!this.started || this.streaming || this.partial || !this.streamable()) return;
+    this.streaming = true;
+    this.firstLoaded()
+      .then(() => this.stream())
+      .catch(() => {
+        // The frames are fetched one by one instead.
+      })
+      .finally(() => {
+        this.streaming = false;
+        if (!this.abort.signal.aborted) this.pump();
+      });
   }
 
   private firstLoaded(): Promise<void> {
     if (this.loaded > 0) return Promise.resolve();
     return new Promise(resolve => {
-      const off = this.onLoad(() => {
+      const off = this.onLoad(i => {
+        if (i < 0) return;
         off();
         resolve();
       });
@@ -432,6 +575,7 @@ export class Series {
   private streamable(): boolean {
     return (
       this.images.length >= 8 &&
+      this.loaded < this.images.length &&
       this.instances.every(i => i.frames === 1 && streamSyntaxes.has(i.transferSyntax) && i.format.bitsAllocated >= 8 && !i.format.float)
     );
   }
@@ -444,8 +588,6 @@ export class Series {
     });
     const boundary = param(resp.headers.get('Content-Type') ?? '', 'boundary');
     if (!resp.ok || !resp.body || !boundary) throw new Error(`series: HTTP ${resp.status}`);
-    const bySop = new Map<string, number>();
-    this.images.forEach((im, i) => bySop.set(im.inst.sop, i));
     const parser = new MultipartStream(boundary);
     const reader = resp.body.getReader();
     for (;;) {
@@ -453,15 +595,15 @@ export class Series {
       if (done) break;
       for (const part of parser.push(value)) {
         const sop = part10SOPInstanceUID(part);
-        const i = sop === undefined ? undefined : bySop.get(sop);
-        if (i === undefined || this.pixels[i]) continue;
-        const inst = this.images[i]!.inst;
-        const bytes = nativePixelData(part, frameBytes(inst.format), inst.transferSyntax);
+        const i = sop === undefined ? -1 : this.index(`${sop}/1`);
+        if (i < 0 || this.pixels[i]) continue;
+        const ref = this.images[i]!;
+        const bytes = nativePixelData(part, frameBytes(ref.inst.format), ref.inst.transferSyntax);
         if (!bytes) continue;
         const job = this.jobOf[i];
         if (job && job.state === 'queued') job.state = 'done';
-        const px = await decodePart({ bytes, contentType: 'application/octet-stream', transferSyntax: explicitLittle }, inst);
-        if (px) this.set(i, px);
+        const px = await decodePart({ bytes, contentType: 'application/octet-stream', transferSyntax: explicitLittle }, ref.inst);
+        if (px) this.set(ref, px);
       }
     }
   }
@@ -494,7 +636,7 @@ export class Series {
     let bestD = Infinity;
     for (const j of this.jobs) {
       if (j.state !== 'queued') continue;
-      const d = Math.abs(j.images[0]! - this.focus);
+      const d = Math.abs(this.index(j.images[0]!.key) - this.focus);
       if (d < bestD) {
         best = j;
         bestD = d;
@@ -514,7 +656,7 @@ export class Series {
       this.run(job)
         .catch(err => {
           if (this.abort.signal.aborted) return;
-          for (const i of job.images) if (!this.pixels[i]) this.set(i, { kind: 'error', message: String(err instanceof Error ? err.message : err) });
+          for (const im of job.images) this.set(im, { kind: 'error', message: String(err instanceof Error ? err.message : err) });
         })
         .finally(() => {
           job.state = 'done';
@@ -524,34 +666,49 @@ export class Series {
     }
   }
 
-  private set(i: number, p: Pixels): void {
-    if (this.pixels[i]) return;
+  /** Keeps the pixels of an image (found by its key: the list may have changed meanwhile). */
+  private set(ref: ImageRef, p: Pixels): void {
+    const i = this.index(ref.key);
+    if (i < 0 || this.pixels[i]) return;
     this.pixels[i] = p;
     this.loaded++;
     const now = performance.now();
     if (!this.timing.first) this.timing.first = now;
-    if (this.loaded === this.images.length) this.timing.all = now;
+    if (this.loaded === this.images.length && !this.partial) this.timing.all = now;
     for (const fn of this.listeners) fn(i);
   }
 
+  /**
+   * Loads the frames of a job: uncompressed (converted by the server when stored compressed),
+   * else as stored (baseline JPEG is decoded here), else as the server renders them.
+   */
   private async run(job: Job): Promise<void> {
     const { inst } = job;
-    const frames = job.images.map(i => this.images[i]!.frame);
+    const frames = job.images.map(im => im.frame);
     const base = instancePath(inst.study, inst.series, inst.sop);
+    const url = `${base}/frames/${frames.join(',')}`;
     let parts: FramePart[] = [];
+    const pre = job.images.length === 1 ? this.prefetched.get(job.images[0]!.key) : undefined;
+    this.prefetched.delete(job.images[0]!.key);
     try {
-      parts = await fetchFrames(`${base}/frames/${frames.join(',')}`, this.abort.signal, frameBytes(inst.format));
+      parts = await (pre ?? fetchFrames(url, this.abort.signal, frameBytes(inst.native)));
     } catch (err) {
       if (this.abort.signal.aborted) throw err;
-      // No frames as such (e.g. not retrievable in any syntax offered): the server's rendering.
+      if (!nativeSyntaxes.has(inst.transferSyntax)) {
+        try {
+          // A server that does not convert this syntax: the frames as stored.
+          parts = await fetchFrames(url, this.abort.signal, 0, 'stored');
+        } catch (err2) {
+          if (this.abort.signal.aborted) throw err2;
+        }
+      }
     }
     for (let k = 0; k < job.images.length; k++) {
-      const i = job.images[k]!;
       const part = parts[k];
       let px: Pixels | undefined;
       if (part) px = await decodePart(part, inst);
       if (!px) px = await this.rendered(base, frames[k]!, inst);
-      this.set(i, px);
+      this.set(job.images[k]!, px);
     }
   }
 
@@ -566,12 +723,22 @@ export class Series {
   }
 }
 
+/**
+ * The format of a native frame part of an instance: as stored, or as the server decoded it. A
+ * YBR_FULL_422 frame the size of three full samples a pixel was decoded to full samples.
+ */
+function partFormat(part: FramePart, inst: Instance): PixelFormat {
+  const f = nativeSyntaxes.has(inst.transferSyntax) ? inst.format : inst.native;
+  if (f.photometric === 'YBR_FULL_422' && part.bytes.length >= frameBytes({ ...f, photometric: 'YBR_FULL' })) return { ...f, photometric: 'YBR_FULL', planar: 0 };
+  return f;
+}
+
 /** Decodes a frame part into pixels, or undefined when the browser cannot (the server's rendering is tried then). */
 export async function decodePart(part: FramePart, inst: Instance): Promise<Pixels | undefined> {
   const ts = part.transferSyntax || inst.transferSyntax;
-  const f = inst.format;
   const native = nativeSyntaxes.has(ts) || (!part.transferSyntax && part.contentType.startsWith('application/octet-stream'));
   if (native) {
+    const f = partFormat(part, inst);
     if (part.bytes.length < frameBytes(f)) return undefined;
     if (f.samplesPerPixel === 1 && f.photometric.startsWith('MONOCHROME') && grayDecodable(f)) {
       const data = decodeGray(part.bytes, f);
@@ -580,6 +747,7 @@ export async function decodePart(part: FramePart, inst: Instance): Promise<Pixel
     if (colorDecodable(f, inst.palette)) return { kind: 'color', rgba: decodeColor(part.bytes, f, inst.palette) };
     return undefined;
   }
+  const f = inst.format;
   if (ts === jpegBaseline && f.bitsAllocated === 8) {
     // The browser decodes baseline JPEG itself; greyscale keeps its values so that the window applies.
     try {

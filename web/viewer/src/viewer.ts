@@ -1,10 +1,10 @@
 // The viewer page: /viewer?StudyInstanceUIDs=UID[,UID…]. Series thumbnails on the left, one, two
 // or four viewports, the toolbar, keyboard shortcuts, and documents (SR, PDF) in place of images.
 
-import { T, type Dataset, displayName, formatDate, num, search, str } from './dicomweb';
+import { T, type Dataset, displayName, formatDate, num, search, str, takeEarly } from './dicomweb';
 import { otherDocument, pdfDocument, structuredReport } from './documents';
 import type { Voi } from './image';
-import { Series } from './series';
+import { type Probe, probeStudy, Series } from './series';
 import { openTagBrowser } from './tags';
 import { type Tool, Viewport } from './viewport';
 
@@ -92,6 +92,8 @@ export class ViewerApp {
   firstImage = 0;
   private resolveFirst!: () => void;
   private readonly firstDrawn = new Promise<void>(r => (this.resolveFirst = r));
+  /** The probe of the first study (see probeStudy), used once by the series it found. */
+  private probe?: Promise<Probe | undefined>;
 
   constructor(
     private readonly root: HTMLElement,
@@ -246,7 +248,13 @@ export class ViewerApp {
 
   private async loadSeriesList(): Promise<void> {
     const all: SeriesEntry[] = [];
-    const results = await Promise.all(this.studies.map(s => search(`/studies/${s}/series`, new URLSearchParams({ includefield: 'StudyDescription' }))));
+    // The first instance of the first study, its first frame and its series' metadata are asked
+    // for at the same time as the series list, so that the first image needs two round trips.
+    const early = takeEarly(this.studies[0]!);
+    this.probe = probeStudy(this.studies[0]!, early?.probe).catch(() => undefined);
+    const results = await Promise.all(
+      this.studies.map((s, i) => search(`/studies/${s}/series`, new URLSearchParams({ includefield: 'StudyDescription' }), undefined, i === 0 ? early?.series : undefined)),
+    );
     results.forEach((r, i) => {
       const sorted = [...r.items].sort((a, b) => num(a, T.SeriesNumber, 1e9) - num(b, T.SeriesNumber, 1e9));
       for (const ds of sorted) {
@@ -312,9 +320,23 @@ export class ViewerApp {
     img.src = `/dicom-web/studies/${e.study}/series/${e.uid}/thumbnail?viewport=96,96`;
   }
 
+  /** The series of an entry: from the probe when it found this series, else from its metadata. */
+  private async load(e: SeriesEntry): Promise<Series> {
+    const probe = this.probe;
+    if (!probe) return Series.open(e.study, e.uid);
+    // When the series list arrives first, the probe (asked for at the same time) is waited for a
+    // little: it brings the first image sooner than the series' metadata would.
+    const p = await Promise.race([probe, new Promise<undefined>(r => setTimeout(r, 250))]);
+    if (p && p.series === e.uid && p.study === e.study) {
+      this.probe = undefined;
+      return Series.fromProbe(p);
+    }
+    return Series.open(e.study, e.uid);
+  }
+
   private open(e: SeriesEntry): Promise<Series> {
     if (!e.series) {
-      e.series = Series.open(e.study, e.uid);
+      e.series = this.load(e);
       e.series
         .then(s => {
           const update = () => {
@@ -352,7 +374,7 @@ export class ViewerApp {
       if (v === this.active && inst && inst.frames > 1) this.fpsInput.value = String(inst.fps);
       const off = s.onLoad(() => {
         if (v.series !== s) return off();
-        if (s.loaded === s.images.length) {
+        if (s.loaded === s.images.length && !s.partial) {
           performance.mark('lightbox:all-loaded');
           off();
         }

@@ -124,8 +124,11 @@ export class Viewport {
     if (s && s.kind === 'image') {
       this.index = Math.max(0, Math.min(index, s.images.length - 1));
       this.unsubscribe = s.onLoad(i => {
-        if (i === this.index) this.render();
-        else this.renderProgress();
+        if (i < 0) this.relisted(s);
+        // The first image is drawn at once; later ones at the next animation frame.
+        else if (i !== this.index) this.renderProgress();
+        else if (this.firstDrawn) this.render();
+        else this.draw();
       });
       s.start(this.index);
       this.scroll.max = String(Math.max(0, s.images.length - 1));
@@ -135,6 +138,17 @@ export class Viewport {
       this.scroll.hidden = true;
     }
     this.render();
+  }
+
+  /** The series listed its images again (its metadata arrived): the image in view stays. */
+  private relisted(s: Series): void {
+    this.index = Math.min(s.moved(this.index), Math.max(0, s.images.length - 1));
+    this.scroll.max = String(Math.max(0, s.images.length - 1));
+    this.scroll.value = String(this.index);
+    this.scroll.hidden = s.images.length < 2;
+    s.prioritize(this.index);
+    this.render();
+    this.host.changed(this);
   }
 
   /** Shows a document (SR, PDF, …) instead of an image. */
@@ -702,6 +716,7 @@ export class Viewport {
       count: this.series?.images.length ?? 0,
       loaded: this.series?.loaded ?? 0,
       sop: ref?.inst.sop ?? '',
+      transferSyntax: ref?.inst.transferSyntax ?? '',
       frame: ref?.frame ?? 0,
       pixels: px?.kind ?? '',
       error: px?.kind === 'error' ? px.message : '',
