@@ -51,7 +51,11 @@ if [ -z "${IN_NETNS:-}" ]; then
   [ -d "$SHARED/bench" ] || { echo "run.sh: $SHARED/bench not found (set SHARED)" >&2; exit 1; }
   echo "== build ($ROOT)"
   mkdir -p "$WORK/bin" "$RES"
-  (cd "$ROOT" && go build -trimpath -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" -o "$LBX" ./cmd/lightbox)
+  if [ -n "${LIGHTBOX_BIN:-}" ]; then
+    [ "$LIGHTBOX_BIN" -ef "$LBX" ] || cp "$LIGHTBOX_BIN" "$LBX"   # built elsewhere (e.g. a snapshot of the tree)
+  else
+    (cd "$ROOT" && go build -trimpath -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" -o "$LBX" ./cmd/lightbox)
+  fi
   # The shared harness is read-only (it builds its generator into its own bin/): use a copy.
   rm -rf "$H"; cp -r "$SHARED/bench" "$H"; chmod -R u+w "$H"; rm -rf "$H/results"
   echo "== generate (harness gen.sh, GEN_SCALE=1) into $WORK/data"
@@ -62,7 +66,7 @@ if [ -z "${IN_NETNS:-}" ]; then
 fi
 
 export BENCH_ROOT=$WORK RESULTS_DIR=$RES CLIENT_TCP_NODELAY=1 TCP_NODELAY=1 RUN_CMOVE=${RUN_CMOVE:-0}
-SYS_LB=lightbox-$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)
+SYS_LB=${SYS_LB:-lightbox-$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)}
 TSV() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"; }
 load() { # file system run step
   TSV "$2" "$3" "meta.load.$4" "$(cut -d' ' -f1-3 /proc/loadavg)" "" "" "1/5/15-min load average" >> "$1"
@@ -180,7 +184,16 @@ stow_once() { # system-label results-file
 
 stow_phase() {
   mkdir -p "$WORK/work"
-  for k in $(seq 1 "${STOW_REPS:-3}"); do
+  for k in $(seq "${STOW_FROM:-1}" $(( ${STOW_FROM:-1} + ${STOW_REPS:-3} - 1 ))); do
+    if [ -n "${STOW_BEFORE_BIN:-}" ]; then   # another Lightbox binary (e.g. before a change), first
+      local lbx=$LBX; LBX=$STOW_BEFORE_BIN
+      export RUN_ID=stow-$k SYSTEM=${SYS_BEFORE:-lightbox-before} RESULTS_FILE=$RES/${SYS_BEFORE:-lightbox-before}-stow-$k.tsv
+      rm -f "$RESULTS_FILE"; rm -rf "$WORK/lb-stow" "$WORK/lb-stow.log"
+      lb_start "$WORK/lb-stow"; export SYSTEM=${SYS_BEFORE:-lightbox-before}
+      load "$RESULTS_FILE" "$SYSTEM" "$RUN_ID" start
+      stow_once
+      lb_stop; rm -rf "$WORK/lb-stow"; LBX=$lbx
+    fi
     export RUN_ID=stow-$k SYSTEM=$SYS_LB RESULTS_FILE=$RES/$SYS_LB-stow-$k.tsv
     rm -f "$RESULTS_FILE"
     local D=$WORK/lb-stow

@@ -201,31 +201,17 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 	case !errors.Is(err, index.ErrNotFound):
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+	if ep, ok := s.idx.(index.EarlyPutter); ok && old == nil && wr.inPlace {
+		committed = true // by storeEarly, whatever it returns
+		return s.storeEarly(ctx, ep, wr)
+	}
 	if err := wr.w.Commit(ctx, wr.key); err != nil {
 		return nil, s.storageErr(err)
 	}
 	committed = true
 	rec.BlobKey = wr.key
-	if old != nil && s.opts.Duplicates == Keep {
-		if err := s.idx.KeepVersion(ctx, rec); err != nil {
-			s.deleteBlob(rec.BlobKey)
-			return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
-		}
-		s.log.Warn("duplicate SOP Instance UID with different content: stored aside as a version, the first one is served",
-			"sop_uid", req.SOPInstanceUID, "calling_ae", req.Source, "blob", rec.BlobKey)
-		return &StoreResult{Outcome: Duplicate, Instance: old}, ErrConflict
-	}
 	if old != nil {
-		replaced, err := s.idx.Replace(ctx, rec)
-		if err != nil {
-			s.deleteBlob(rec.BlobKey)
-			return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
-		}
-		if replaced != nil {
-			s.deleteBlob(replaced.BlobKey)
-		}
-		st, _ := s.idx.Lookup(ctx, req.SOPInstanceUID)
-		return &StoreResult{Outcome: Replaced, Instance: st}, nil
+		return s.storeOver(ctx, rec, old)
 	}
 	st, err := s.idx.Put(ctx, rec)
 	if err != nil {
@@ -238,23 +224,90 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 	return &StoreResult{Outcome: Stored, Instance: st}, nil
 }
 
+// storeEarly makes a new instance's blob durable and indexes it at the same time: the index
+// transaction (statements, WAL write and sync) runs while the blob is synced, and the instance is
+// acknowledged only once both are durable. The index marks the blob unsettled in the same
+// transaction until it is durable, so that a crash in between leaves a row the startup check
+// (Sweep) verifies against its blob and removes if the blob is not whole; if the blob cannot be
+// made durable, the row is removed at once. The caller holds the SOP Instance UID's lock.
+func (s *Service) storeEarly(ctx context.Context, ep index.EarlyPutter, wr *written) (*StoreResult, error) {
+	rec := wr.rec
+	rec.BlobKey = wr.key
+	synced := make(chan error, 1)
+	go func() { synced <- wr.w.Commit(ctx, wr.key) }()
+	st, err := ep.PutUnsettled(ctx, rec)
+	if berr := <-synced; berr != nil {
+		if err == nil {
+			// Indexed, never acknowledged: remove the row (its mark stays until the next start,
+			// which removes the row if this fails).
+			if _, derr := s.idx.Delete(context.WithoutCancel(ctx), index.Instance, rec.Header.String(tag.SOPInstanceUID)); derr != nil {
+				s.log.Error("row of a blob that could not be made durable left for the startup check", "blob", wr.key, "err", derr)
+			}
+		}
+		s.deleteBlob(wr.key)
+		return nil, s.storageErr(berr)
+	}
+	if err != nil {
+		s.deleteBlob(wr.key)
+		if errors.Is(err, index.ErrExists) && st != nil && st.SHA256 == rec.SHA256 {
+			return &StoreResult{Outcome: Duplicate, Instance: st}, nil
+		}
+		return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
+	}
+	ep.Settle(wr.key)
+	return &StoreResult{Outcome: Stored, Instance: st}, nil
+}
+
+// storeOver indexes rec, whose blob is durable, when old, an instance with its SOP Instance UID
+// and other content, is stored: by the duplicate policy, it is kept aside as a version (Keep),
+// replaces old (Overwrite) or is dropped (Reject). The caller holds the SOP Instance UID's lock.
+func (s *Service) storeOver(ctx context.Context, rec *index.Record, old *index.Stored) (*StoreResult, error) {
+	sop := old.SOPInstanceUID
+	switch s.opts.Duplicates {
+	case Reject:
+		s.deleteBlob(rec.BlobKey)
+		s.log.Warn("duplicate SOP Instance UID with different content: kept the stored instance",
+			"sop_uid", sop, "calling_ae", rec.SourceAE)
+		return &StoreResult{Outcome: Duplicate, Instance: old}, ErrConflict
+	case Keep:
+		if err := s.idx.KeepVersion(ctx, rec); err != nil {
+			s.deleteBlob(rec.BlobKey)
+			return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
+		}
+		s.log.Warn("duplicate SOP Instance UID with different content: stored aside as a version, the first one is served",
+			"sop_uid", sop, "calling_ae", rec.SourceAE, "blob", rec.BlobKey)
+		return &StoreResult{Outcome: Duplicate, Instance: old}, ErrConflict
+	}
+	replaced, err := s.idx.Replace(ctx, rec)
+	if err != nil {
+		s.deleteBlob(rec.BlobKey)
+		return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
+	}
+	if replaced != nil {
+		s.deleteBlob(replaced.BlobKey)
+	}
+	st, _ := s.idx.Lookup(ctx, sop)
+	return &StoreResult{Outcome: Replaced, Instance: st}, nil
+}
+
 // written is an instance written to a blob that is neither durable nor committed yet.
 type written struct {
-	w   blob.Writer
-	key string // the key the blob is committed under
-	rec *index.Record
+	w       blob.Writer
+	key     string // the key the blob is committed under
+	inPlace bool   // written under key (blob.InPlaceCreator)
+	rec     *index.Record
 }
 
 // create starts a blob: in place under a new key where the store can (no link or rename to
 // make durable after the data), else a temporary one.
-func (s *Service) create(ctx context.Context) (blob.Writer, string, error) {
+func (s *Service) create(ctx context.Context) (blob.Writer, string, bool, error) {
 	key := s.keys.New()
 	if ip, ok := s.blobs.(blob.InPlaceCreator); ok {
 		w, err := ip.CreateAt(ctx, key)
-		return w, key, err
+		return w, key, true, err
 	}
 	w, err := s.blobs.Create(ctx)
-	return w, key, err
+	return w, key, false, err
 }
 
 // write checks req, streams it into a new blob while reading its header, and builds its index
@@ -271,7 +324,7 @@ func (s *Service) write(ctx context.Context, req StoreRequest) (*written, error)
 		return nil, fmt.Errorf("%w: transfer syntax: %w", ErrInvalid, err)
 	}
 	req = s.compress(ctx, req)
-	w, key, err := s.create(ctx)
+	w, key, inPlace, err := s.create(ctx)
 	if err != nil {
 		return nil, s.storageErr(err)
 	}
@@ -353,7 +406,7 @@ func (s *Service) write(ctx context.Context, req StoreRequest) (*written, error)
 	rec.Size = cw.n
 	copy(rec.SHA256[:], cw.h.Sum(nil))
 	ok = true
-	return &written{w: w, key: key, rec: rec}, nil
+	return &written{w: w, key: key, inPlace: inPlace, rec: rec}, nil
 }
 
 func (s *Service) deleteBlob(key string) {
@@ -539,6 +592,9 @@ func (s *Service) Stats(ctx context.Context) (index.Stats, error) { return s.idx
 type SweepReport struct {
 	TempFiles   int
 	OrphanBlobs int
+	// Unsettled is how many instances indexed before their blob was durable were checked;
+	// Incomplete how many of them were removed (their blob missing or not whole).
+	Unsettled, Incomplete int
 }
 
 // Sweep removes what interrupted stores left: temporary blobs, and committed blobs that no index
@@ -551,6 +607,11 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 		return r, fmt.Errorf("sweep temporary blobs: %w", err)
 	}
 	r.TempFiles = n
+	if ep, ok := s.idx.(index.EarlyPutter); ok {
+		if err := s.checkUnsettled(ctx, ep, &r); err != nil {
+			return r, err
+		}
+	}
 	known := make(map[string]struct{})
 	if err := s.idx.BlobKeys(ctx, func(k string) error { known[k] = struct{}{}; return nil }); err != nil {
 		return r, fmt.Errorf("sweep: list indexed blobs: %w", err)
@@ -569,8 +630,72 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 			r.OrphanBlobs++
 		}
 	}
-	if r.TempFiles+r.OrphanBlobs > 0 {
-		s.log.Info("startup sweep removed leftovers of interrupted stores", "temp_files", r.TempFiles, "orphan_blobs", r.OrphanBlobs)
+	if r.TempFiles+r.OrphanBlobs+r.Incomplete > 0 {
+		s.log.Info("startup sweep removed leftovers of interrupted stores", "temp_files", r.TempFiles, "orphan_blobs", r.OrphanBlobs,
+			"unsettled_checked", r.Unsettled, "incomplete_removed", r.Incomplete)
 	}
 	return r, nil
+}
+
+// checkUnsettled checks the instances indexed while their blob was being made durable that an
+// interrupted process left marked (see storeEarly): an instance whose blob is whole (its size
+// and SHA-256 those indexed) is kept, and its blob synced (after a process crash its data may
+// still be only in the page cache); any other was never acknowledged, and its row is removed
+// (the orphan sweep then removes what is left of its blob).
+func (s *Service) checkUnsettled(ctx context.Context, ep index.EarlyPutter, r *SweepReport) error {
+	marks, err := ep.Unsettled(ctx)
+	if err != nil {
+		return fmt.Errorf("sweep: unsettled blobs: %w", err)
+	}
+	keys := make([]string, 0, len(marks))
+	for key, st := range marks {
+		keys = append(keys, key)
+		if st == nil {
+			continue
+		}
+		r.Unsettled++
+		whole, err := s.blobWhole(ctx, st)
+		if err != nil {
+			return fmt.Errorf("sweep: check blob %s: %w", key, err)
+		}
+		if whole {
+			if sy, ok := s.blobs.(blob.Syncer); ok {
+				if err := sy.Sync(ctx, key); err != nil {
+					return fmt.Errorf("sweep: sync blob %s: %w", key, err)
+				}
+			}
+			continue
+		}
+		if _, err := s.idx.Delete(ctx, index.Instance, st.SOPInstanceUID); err != nil && !errors.Is(err, index.ErrNotFound) {
+			return fmt.Errorf("sweep: remove the row of incomplete blob %s: %w", key, err)
+		}
+		r.Incomplete++
+		s.log.Warn("startup sweep: removed an instance whose blob was not whole after an interruption (it had not been acknowledged)",
+			"sop_uid", st.SOPInstanceUID, "blob", key)
+	}
+	if err := ep.ClearUnsettled(ctx, keys); err != nil {
+		return fmt.Errorf("sweep: clear unsettled blobs: %w", err)
+	}
+	return nil
+}
+
+// blobWhole reports whether st's blob holds exactly what was indexed. The error is a failure to
+// read it (not its absence, which is false).
+func (s *Service) blobWhole(ctx context.Context, st *index.Stored) (bool, error) {
+	o, err := s.blobs.Open(ctx, st.BlobKey)
+	if errors.Is(err, blob.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer o.Close()
+	if o.Size() != st.Size {
+		return false, nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, o); err != nil {
+		return false, err
+	}
+	return bytes.Equal(h.Sum(nil), st.SHA256[:]), nil
 }

@@ -22,14 +22,21 @@ var ErrStoreAlone = errors.New("archive: an instance with this SOP Instance UID 
 // which the startup sweep (Sweep) removes. Add and AddFile may be called concurrently; Commit
 // must not run concurrently with them.
 type Batch struct {
-	s     *Service
-	mu    sync.Mutex
-	items []*written
-	size  int64
+	s      *Service
+	policy bool // apply the duplicate policy (NewStoreBatch) instead of ErrStoreAlone
+	mu     sync.Mutex
+	items  []*written
+	size   int64
 }
 
 // NewBatch starts an empty batch.
 func (s *Service) NewBatch() *Batch { return &Batch{s: s} }
+
+// NewStoreBatch starts an empty batch whose Commit applies the duplicate policy to an instance
+// whose SOP Instance UID is stored with other content, as Store does (ErrConflict, a version
+// kept aside, or a replacement), instead of answering ErrStoreAlone. STOW-RS uses it to make a
+// request's instances durable together.
+func (s *Service) NewStoreBatch() *Batch { return &Batch{s: s, policy: true} }
 
 // BatchResult is what Commit did with one instance of the batch.
 type BatchResult struct {
@@ -58,6 +65,49 @@ func (b *Batch) AddFile(ctx context.Context, r io.Reader, source string) (int, e
 		return -1, err
 	}
 	return b.Add(ctx, req)
+}
+
+// Reserve takes the next position of the batch for an instance to be written with AddFileAt,
+// so that concurrent writers index their instances in the order they reserved them (when two
+// have one SOP Instance UID, the first is stored). A position left unfilled gives an empty
+// result.
+func (b *Batch) Reserve() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.items = append(b.items, nil)
+	return len(b.items) - 1
+}
+
+// AddFileAt writes the Part 10 file r into the batch at position pos, taken with Reserve.
+func (b *Batch) AddFileAt(ctx context.Context, pos int, r io.Reader, source string) error {
+	req, err := fileRequest(r, source)
+	if err != nil {
+		return err
+	}
+	wr, err := b.s.write(ctx, req)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.items[pos] = wr
+	b.size += wr.rec.Size
+	return nil
+}
+
+// Remove discards the instance at position pos of the batch (its blob is removed; Commit gives
+// it an empty result).
+func (b *Batch) Remove(pos int) {
+	b.mu.Lock()
+	wr := b.items[pos]
+	b.items[pos] = nil
+	if wr != nil {
+		b.size -= wr.rec.Size
+	}
+	b.mu.Unlock()
+	if wr != nil {
+		wr.w.Abort()
+	}
 }
 
 // Len returns the number of instances in the batch and their size in bytes.
@@ -89,6 +139,9 @@ func (b *Batch) Commit(ctx context.Context) []BatchResult {
 		wg.Go(func() {
 			for i := range next {
 				wr := items[i]
+				if wr == nil {
+					continue
+				}
 				if err := wr.w.Commit(ctx, wr.key); err != nil {
 					res[i].Err = s.storageErr(err)
 					continue
@@ -105,7 +158,7 @@ func (b *Batch) Commit(ctx context.Context) []BatchResult {
 	var recs []*index.Record
 	var pos []int
 	for i, wr := range items {
-		if res[i].Err == nil {
+		if wr != nil && res[i].Err == nil {
 			recs = append(recs, wr.rec)
 			pos = append(pos, i)
 		}
@@ -129,10 +182,16 @@ func (b *Batch) Commit(ctx context.Context) []BatchResult {
 		case err == nil:
 			res[i].Result = &StoreResult{Outcome: Stored, Instance: st}
 		case errors.Is(err, index.ErrExists) && st != nil:
-			s.deleteBlob(rec.BlobKey)
 			if st.SHA256 == rec.SHA256 {
+				s.deleteBlob(rec.BlobKey)
 				res[i].Result = &StoreResult{Outcome: Duplicate, Instance: st}
+			} else if b.policy {
+				mu := s.lock(st.SOPInstanceUID)
+				mu.Lock()
+				res[i].Result, res[i].Err = s.storeOver(ctx, rec, st)
+				mu.Unlock()
 			} else {
+				s.deleteBlob(rec.BlobKey)
 				res[i].Err = fmt.Errorf("%w: %s", ErrStoreAlone, st.SOPInstanceUID)
 			}
 		default:
@@ -150,6 +209,8 @@ func (b *Batch) Abort() {
 	b.items, b.size = nil, 0
 	b.mu.Unlock()
 	for _, wr := range items {
-		wr.w.Abort()
+		if wr != nil {
+			wr.w.Abort()
+		}
 	}
 }

@@ -58,11 +58,19 @@ type Writer interface {
 // InPlaceCreator is implemented by stores that can write a new object directly under the key
 // it will have, which makes Commit cheaper. Until Commit the object is incomplete, yet it
 // occupies its key: Walk may list it and Open open it, so the caller must not refer to the key
-// before Commit returns; an object interrupted by a crash stays under its key, for the caller's
+// before Commit returns, unless every byte is written and the caller's recovery checks the
+// object after a crash (the archive's unsettled blobs); an object interrupted by a crash stays under its key, for the caller's
 // recovery to remove (the archive removes blobs no index row refers to). Commit must be given
 // the key the object was created with.
 type InPlaceCreator interface {
 	CreateAt(ctx context.Context, key string) (Writer, error)
+}
+
+// Syncer is implemented by stores that can make an object written earlier durable (data, size
+// and name) without rewriting it: the startup check of objects whose durability was not
+// recorded before a crash (the data read back may still be only in the page cache).
+type Syncer interface {
+	Sync(ctx context.Context, key string) error
 }
 
 // Object is a committed object opened for reading, at any offset.

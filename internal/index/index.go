@@ -145,6 +145,24 @@ type Index interface {
 	Close() error
 }
 
+// EarlyPutter is implemented by indexes that can index an instance while its blob is still being
+// made durable, so that the two overlap: the caller acknowledges the instance only once both are
+// durable, and the index remembers the blob as unsettled until told otherwise, so that after a
+// crash the instances whose blob may not have reached stable storage are checked (Unsettled)
+// and those whose blob is missing or incomplete removed before anything is served.
+type EarlyPutter interface {
+	// PutUnsettled is Put, with rec.BlobKey marked unsettled in the same transaction.
+	PutUnsettled(ctx context.Context, rec *Record) (*Stored, error)
+	// Settle says that key's blob is durable; the mark may be removed lazily (with a later
+	// transaction), since a mark left behind only costs a check at the next start.
+	Settle(key string)
+	// Unsettled returns the marked blob keys, each with the instance that refers to it (nil when
+	// none does).
+	Unsettled(ctx context.Context) (map[string]*Stored, error)
+	// ClearUnsettled removes the marks of keys, durably.
+	ClearUnsettled(ctx context.Context, keys []string) error
+}
+
 // BatchPutter is implemented by indexes that can index many records in one transaction (bulk
 // import). PutBatch returns, for each record, what Put would have returned for it alone; the
 // records that succeeded are durable when it returns.

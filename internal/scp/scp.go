@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lightbox-pacs/lightbox/codec"
 	"github.com/lightbox-pacs/lightbox/codec/codecs"
@@ -483,17 +484,13 @@ func (h *Handler) move(ctx context.Context, w dimse.ResponseWriter, r *dimse.Req
 	if len(proposals) > 128 {
 		proposals = proposals[:128]
 	}
-	c, err := dimse.Dial(ctx, peer.Addr, dimse.DialOptions{CallingAE: h.opts.AETitle, CalledAE: peer.AETitle, Proposals: proposals, Logger: h.log})
+	c, err := h.dialDestination(ctx, w, peer, proposals, len(set))
 	if err != nil {
 		h.log.Warn("C-MOVE: cannot reach the destination", "move_destination", dest, "addr", peer.Addr, "err", err)
 		ops := dimse.SubOperations{Failed: uint16(min(len(set), 0xFFFF))}
 		h.finish(ctx, w, dimse.StatusOutOfResourcesSubOps, ops, uids(set))
 		return
 	}
-	// Tell the requestor at once that the sub-operations start (PS3.4 C.4.2.1.4): a requestor
-	// that is also the destination (movescu) accepts the incoming association sooner.
-	start := dimse.SubOperations{Remaining: uint16(min(len(set), 0xFFFF))}
-	w.Pending(ctx, dimse.Response{Status: dimse.StatusPending, SubOps: &start})
 	closed := false
 	closeDest := func() {
 		if !closed {
@@ -510,6 +507,53 @@ func (h *Handler) move(ctx context.Context, w dimse.ResponseWriter, r *dimse.Req
 			return c.Store(ctx, req)
 		})
 	}, closeDest)
+}
+
+// pendingWhileDialing is the interval of the Pending C-MOVE responses sent while the
+// association to the move destination is being established.
+const pendingWhileDialing = 20 * time.Millisecond
+
+// dialDestination opens the association to a C-MOVE destination. While it is being
+// established, the requestor hears a Pending response (Remaining = n, Completed = 0) at once and
+// then every pendingWhileDialing (PS3.4 C.4.2.1.4 allows any number): a requestor that is also
+// the destination and single-threaded (DCMTK's movescu with +P) only looks at its listening
+// socket between messages on the C-MOVE association, so without them it would not accept our
+// association before its own receive timeout.
+func (h *Handler) dialDestination(ctx context.Context, w dimse.ResponseWriter, peer Peer, proposals []dimse.Proposal, n int) (*dimse.Client, error) {
+	type dialed struct {
+		c   *dimse.Client
+		err error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		c, err := dimse.Dial(ctx, peer.Addr, dimse.DialOptions{CallingAE: h.opts.AETitle, CalledAE: peer.AETitle, Proposals: proposals, Logger: h.log})
+		done <- dialed{c, err}
+	}()
+	start := dimse.SubOperations{Remaining: uint16(min(n, 0xFFFF))}
+	tick := time.NewTicker(pendingWhileDialing)
+	defer tick.Stop()
+	pending := true
+	for {
+		if pending {
+			p := start
+			if err := w.Pending(ctx, dimse.Response{Status: dimse.StatusPending, SubOps: &p}); err != nil {
+				// The requestor is gone: release what the dial opens when it ends.
+				go func() {
+					if d := <-done; d.c != nil {
+						d.c.Close()
+					}
+				}()
+				return nil, fmt.Errorf("C-MOVE requestor: %w", err)
+			}
+			pending = false
+		}
+		select {
+		case d := <-done:
+			return d.c, d.err
+		case <-tick.C:
+			pending = true
+		}
+	}
 }
 
 func (h *Handler) get(ctx context.Context, w dimse.ResponseWriter, r *dimse.Request) {

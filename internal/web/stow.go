@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -102,19 +103,56 @@ func (s *server) store(w http.ResponseWriter, r *http.Request) {
 	s.storeResponse(w, r, study, items)
 }
 
+// stowBatchParts and stowBatchBytes bound the instances of one STOW-RS request made durable
+// together (and so the blobs held open between their write and their commit).
+const (
+	stowBatchParts = 64
+	stowBatchBytes = 256 << 20
+)
+
+// stowBatch is the batch of a STOW-RS request being written: the parts added, by their
+// position in the batch.
+type stowBatch struct {
+	b     *archive.Batch
+	mu    sync.Mutex
+	items map[int]*storeItem
+}
+
+func (sb *stowBatch) add(pos int, item *storeItem) {
+	sb.mu.Lock()
+	sb.items[pos] = item
+	sb.mu.Unlock()
+}
+
 // storeParts stores the parts of a STOW-RS payload and returns their outcomes in the order of
-// the parts. A part of at most maxBufferedPart bytes is read whole, then stored by a goroutine
-// of its own while the next parts are read, up to the server's store parallelism; a larger
-// part is streamed into the archive by the calling goroutine. The error is the request body's:
-// the outcomes then are those of the parts read before it failed, all of them finished.
+// the parts. The instances are made durable together: each part's blob is written (not yet
+// synced) into an archive batch, and the batch is committed (blobs synced together, then one
+// index transaction) every stowBatchParts parts or stowBatchBytes bytes, and at the end. A part
+// of at most maxBufferedPart bytes is read whole, then written by a goroutine of its own while
+// the next parts are read, up to the server's store parallelism; a larger part is streamed into
+// the batch by the calling goroutine. The error is the request body's: the outcomes then are
+// those of the parts read before it failed, all of them finished (and those written, committed).
 func (s *server) storeParts(r *http.Request, mr *dicomweb.Reader, study string) ([]storeItem, error) {
 	var (
 		out  []*storeItem
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, s.opts.StoreParallelism)
 		fail error
+		sb   = &stowBatch{b: s.arc.NewStoreBatch(), items: map[int]*storeItem{}}
 	)
+	ctx := r.Context()
+	commit := func() {
+		wg.Wait()
+		res := sb.b.Commit(ctx)
+		for pos, item := range sb.items {
+			*item = s.storeOutcome(*item, res[pos].Result, res[pos].Err)
+		}
+		clear(sb.items)
+	}
 	for {
+		if n, size := sb.b.Len(); n >= stowBatchParts || size >= stowBatchBytes {
+			commit()
+		}
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
@@ -143,24 +181,23 @@ func (s *server) storeParts(r *http.Request, mr *dicomweb.Reader, study string) 
 			break
 		}
 		if n <= maxBufferedPart {
+			pos := sb.b.Reserve() // indexed in the order of the parts
 			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				*item = s.storeBuffered(r, buf.Bytes(), study)
+			wg.Go(func() {
+				*item = s.addBuffered(ctx, sb, pos, item, buf.Bytes(), study)
 				s.bufs.Put(buf)
 				<-sem
-			}()
+			})
 			continue
 		}
-		*item, err = s.storeStream(r, buf.Bytes(), src, study)
+		*item, err = s.addStream(ctx, sb, item, buf.Bytes(), src, study)
 		s.bufs.Put(buf)
 		if err != nil {
 			out, fail = out[:len(out)-1], err
 			break
 		}
 	}
-	wg.Wait()
+	commit()
 	items := make([]storeItem, len(out))
 	for i, it := range out {
 		items[i] = *it
@@ -262,28 +299,42 @@ func (s *server) peek(head []byte, study string) (storeItem, bool) {
 	return item, true
 }
 
-// storeBuffered stores a part read whole.
-func (s *server) storeBuffered(r *http.Request, b []byte, study string) storeItem {
+// addBuffered writes a part read whole into the request's batch, at position pos. It returns
+// the part's outcome when it failed, else its identification (the outcome comes with the
+// batch's commit).
+func (s *server) addBuffered(ctx context.Context, sb *stowBatch, pos int, dst *storeItem, b []byte, study string) storeItem {
 	item, ok := s.peek(b, study)
 	if !ok {
 		return item
 	}
-	res, err := s.arc.StoreFile(r.Context(), bytes.NewReader(b), s.opts.Source)
-	return s.storeOutcome(item, res, err)
+	if err := sb.b.AddFileAt(ctx, pos, bytes.NewReader(b), s.opts.Source); err != nil {
+		return s.storeOutcome(item, nil, err)
+	}
+	sb.add(pos, dst)
+	return item
 }
 
-// storeStream stores a part larger than maxBufferedPart whose first bytes are head and the rest
-// is read from src. It returns an error only when the request body failed.
-func (s *server) storeStream(r *http.Request, head []byte, src *errRecorder, study string) (storeItem, error) {
+// addStream writes a part larger than maxBufferedPart, whose first bytes are head and the rest
+// is read from src, into the request's batch. It returns an error only when the request body
+// failed.
+func (s *server) addStream(ctx context.Context, sb *stowBatch, dst *storeItem, head []byte, src *errRecorder, study string) (storeItem, error) {
 	item, ok := s.peek(head, study)
 	if !ok {
 		return item, nil
 	}
-	res, err := s.arc.StoreFile(r.Context(), io.MultiReader(bytes.NewReader(head), src), s.opts.Source)
+	pos, err := sb.b.AddFile(ctx, io.MultiReader(bytes.NewReader(head), src), s.opts.Source)
 	if src.err != nil {
+		if err == nil {
+			// Complete as far as the parser could tell, but the body failed: not stored.
+			sb.b.Remove(pos)
+		}
 		return item, src.err
 	}
-	return s.storeOutcome(item, res, err), nil
+	if err != nil {
+		return s.storeOutcome(item, nil, err), nil
+	}
+	sb.add(pos, dst)
+	return item, nil
 }
 
 // storeOutcome completes item with what the archive did.

@@ -743,6 +743,37 @@ func (s *Store) notFound(op, key string) error {
 	return fmt.Errorf("fileblob: %s %s: %w", op, key, blob.ErrNotFound)
 }
 
+var _ blob.Syncer = (*Store)(nil)
+
+// Sync makes the object key durable: its data and size (fdatasync) and its name (a sync of its
+// directory).
+func (s *Store) Sync(ctx context.Context, key string) error {
+	if !blob.ValidKey(key) {
+		return fmt.Errorf("fileblob: sync %q: %w", key, blob.ErrInvalidKey)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("fileblob: sync: %w", err)
+	}
+	f, err := s.root.Open(key)
+	if err != nil {
+		if missing(err) {
+			return s.notFound("sync", key)
+		}
+		return ioErr("sync", err)
+	}
+	err = fdatasync(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = s.syncDir(path.Dir(key))
+	}
+	if err != nil {
+		return ioErr("sync", err)
+	}
+	return nil
+}
+
 // Delete removes the committed object key, then its directories if they are left empty.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if !blob.ValidKey(key) {

@@ -66,6 +66,11 @@ func atoi(s string) int64 {
 
 // Put indexes rec (see index.Index). Concurrent Puts are committed together.
 func (db *DB) Put(ctx context.Context, rec *index.Record) (*index.Stored, error) {
+	return db.putWith(ctx, rec, nil)
+}
+
+// putWith is Put, with also, when set, in the same savepoint after the put.
+func (db *DB) putWith(ctx context.Context, rec *index.Record, also func(ctx context.Context, tx *wtx) error) (*index.Stored, error) {
 	if rec == nil || rec.Header == nil {
 		return nil, errors.New("sqlite index: put: no header")
 	}
@@ -74,6 +79,9 @@ func (db *DB) Put(ctx context.Context, rec *index.Record) (*index.Stored, error)
 	err := db.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		st, err = db.put(ctx, tx, rec, &ents)
+		if err == nil && also != nil {
+			err = also(ctx, tx)
+		}
 		return err
 	})
 	if err != nil {

@@ -113,6 +113,9 @@ type DB struct {
 	once    sync.Once
 
 	rstmts *stmtCache // statements of the reader pool
+
+	settleMu sync.Mutex
+	settled  []string // unsettled marks to remove in the writer's next transaction
 }
 
 var _ index.Index = (*DB)(nil)
@@ -300,6 +303,15 @@ func fileURI(path string) string {
 func (db *DB) Close() error {
 	var err error
 	db.once.Do(func() {
+		db.settleMu.Lock()
+		pending := len(db.settled) > 0
+		db.settleMu.Unlock()
+		if pending {
+			// A transaction of its own for the marks left (the writer removes them in each).
+			if werr := db.write(context.Background(), func(context.Context, *wtx) error { return nil }); werr != nil {
+				db.log.Warn("sqlite index: unsettled marks left for the next start", "err", werr)
+			}
+		}
 		close(db.quit)
 		<-db.stopped
 		err = errors.Join(db.rstmts.close(), db.rdb.Close(), db.wdb.Close())

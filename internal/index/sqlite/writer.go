@@ -108,6 +108,10 @@ func (db *DB) commit(ctx context.Context, ws *wstmts, cache *ecache, batch []*jo
 		return
 	}
 	tx := &wtx{Tx: stx, ws: ws, cache: cache, stmts: map[string]*sql.Stmt{}}
+	if err := db.settle(ctx, tx); err != nil {
+		// The marks stay: the next start checks blobs that are durable.
+		db.log.Warn("sqlite index: cannot clear unsettled marks", "err", err)
+	}
 	// One write alone needs no savepoint: if it fails, the transaction is rolled back.
 	single := len(batch) == 1 && len(batch[0].fns) == 1
 	for _, j := range batch {
