@@ -7,11 +7,11 @@
 #
 # Needs: Go, Node.js, /usr/bin/chromium and tests/viewer's packages (scripts/install-browser-deps.sh).
 # Environment: RUNS (default 3), SLICES (500), GEN (the generator's source directory, default
-# /work/shared/bench/gen or $LIGHTBOX_BENCH_GEN), KEEP=1 keeps the temporary directory.
+# ../shared/bench/gen beside the repository, or $LIGHTBOX_BENCH_GEN), KEEP=1 keeps the temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${RUNS:=3}" "${SLICES:=500}"
-GEN=${GEN:-${LIGHTBOX_BENCH_GEN:-/work/shared/bench/gen}}
+GEN=${GEN:-${LIGHTBOX_BENCH_GEN:-../shared/bench/gen}}
 tmp=$(mktemp -d /tmp/lightbox-viewer-bench.XXXXXX)
 pid=""
 cleanup() {
