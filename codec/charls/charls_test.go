@@ -4,70 +4,42 @@ package charls
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/codec/codectest"
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/dicom/tag"
 	"github.com/lightbox-pacs/lightbox/dicom/vr"
 	"github.com/lightbox-pacs/lightbox/internal/corpustest"
 )
 
-func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-
-func readFrames(t testing.TB, path string) ([][]byte, codec.Image, error) {
-	t.Helper()
-	f, err := dicom.ReadFile(path, dicom.ReadOptions{})
-	if err != nil {
-		return nil, codec.Image{}, err
-	}
-	im, _, err := codec.ImageOf(f.Dataset)
-	if err != nil {
-		return nil, im, err
-	}
-	frames, err := codec.Frames(f.Dataset)
-	return frames, im, err
-}
-
 // TestCorpus decodes every JPEG-LS corpus row and compares the pixels with the reference hash.
 func TestCorpus(t *testing.T) {
-	dir, rows := corpustest.Manifest(t)
 	syntaxes := []string{JPEGLSLossless, JPEGLSNearLossless}
+	dir, rows := codectest.Rows(t, syntaxes...)
 	exact, total := map[string]int{}, map[string]int{}
 	for _, r := range rows {
 		ts := r["transfer_syntax_uid"]
-		if !slices.Contains(syntaxes, ts) {
-			continue
-		}
 		t.Run(r.File(), func(t *testing.T) {
-			frames, im, err := readFrames(t, corpustest.Path(dir, r.File()))
+			frames, im, err := codectest.ReadFrames(corpustest.Path(dir, r.File()))
 			if err != nil {
 				t.Fatalf("read: %v", err)
 			}
 			total[ts]++
-			var all, buf []byte
-			for i, fr := range frames {
-				var out codec.Image
-				buf, out, err = Decode(buf, fr, im)
-				if err != nil {
-					t.Fatalf("frame %d: %v", i, err)
-				}
-				if out.Photometric != r["ref_photometric"] {
-					t.Errorf("photometric %s, reference %s", out.Photometric, r["ref_photometric"])
-				}
-				all = append(all, buf...)
+			all, out, err := codectest.DecodeFrames(Decode, frames, im)
+			if err != nil {
+				t.Fatal(err)
 			}
-			n, _ := strconv.Atoi(r["pixel_bytes"])
-			if len(all) < n || sha(all[:n]) != r["pixel_sha256"] {
-				t.Fatalf("pixels differ from the reference")
+			if out.Photometric != r["ref_photometric"] {
+				t.Errorf("photometric %s, reference %s", out.Photometric, r["ref_photometric"])
+			}
+			if err := codectest.PixelsMatch(r, all); err != nil {
+				t.Fatalf("pixels differ from the reference: %v", err)
 			}
 			exact[ts]++
 		})
@@ -108,70 +80,54 @@ func TestHostile(t *testing.T) {
 // (NEAR 2), and checks that decoding gives the same bytes (within NEAR); when dcmdjpls is
 // installed, it decodes a DICOM file of each lossless frame too.
 func TestRoundTrip(t *testing.T) {
-	dir, rows := corpustest.Manifest(t)
+	frames := codectest.RoundTripFrames(t, false)
 	tool, toolErr := exec.LookPath("dcmdjpls")
 	if toolErr != nil {
 		t.Logf("dcmdjpls not installed: reference-tool check skipped")
 	}
 	tmp := t.TempDir()
 	encoded, checked := 0, 0
-	for _, r := range rows {
-		if r.Malformed() {
-			continue
-		}
-		f, err := dicom.ReadFile(corpustest.Path(dir, r.File()), dicom.ReadOptions{})
-		if err != nil || !dicom.IsNative(f.TransferSyntax()) {
-			continue
-		}
-		im, _, err := codec.ImageOf(f.Dataset)
-		if err != nil || im.BitsAllocated == 1 {
-			continue
-		}
-		frames, err := codec.Frames(f.Dataset)
-		if err != nil {
-			continue
-		}
-		for i, fr := range frames[:min(len(frames), 3)] {
-			t.Run(r.File()+"#"+strconv.Itoa(i), func(t *testing.T) {
-				cs, enc, err := EncodeLossless(nil, fr, im, codec.EncodeOptions{})
-				if errors.Is(err, codec.ErrUnsupported) {
-					t.Skipf("encoder does not take this frame: %v", err)
-				}
-				if err != nil {
-					t.Fatalf("encode: %v", err)
-				}
-				want := interleave(fr[:im.FrameSize()], im)
-				got, _, err := Decode(nil, cs, enc)
-				if err != nil {
-					t.Fatalf("decode: %v", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Fatalf("lossless round trip differs (%+v)", im)
-				}
-				encoded++
-				near, nenc, err := EncodeNearLossless(nil, fr, im, codec.EncodeOptions{NearLossless: 2})
-				if err != nil {
-					t.Fatalf("near-lossless encode: %v", err)
-				}
-				if got, _, err = Decode(nil, near, nenc); err != nil {
-					t.Fatalf("near-lossless decode: %v", err)
-				}
-				if d := maxDiff(got, want, im.BitsAllocated); d > 2 {
-					t.Fatalf("near-lossless (NEAR 2) differs by %d", d)
-				}
-				if toolErr != nil {
-					return
-				}
-				got, err = dcmdjpls(tool, filepath.Join(tmp, "f"), cs, enc)
-				if err != nil {
-					t.Fatalf("dcmdjpls: %v", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Fatalf("dcmdjpls decodes different pixels")
-				}
-				checked++
-			})
-		}
+	for _, nf := range frames {
+		im, fr := nf.Image, nf.Data
+		t.Run(nf.Name, func(t *testing.T) {
+			cs, enc, err := EncodeLossless(nil, fr, im, codec.EncodeOptions{})
+			if errors.Is(err, codec.ErrUnsupported) {
+				t.Skipf("encoder does not take this frame: %v", err)
+			}
+			if err != nil {
+				t.Fatalf("encode: %v", err)
+			}
+			want := codectest.Planar(fr[:im.FrameSize()], im, 0)
+			got, _, err := Decode(nil, cs, enc)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("lossless round trip differs (%+v)", im)
+			}
+			encoded++
+			near, nenc, err := EncodeNearLossless(nil, fr, im, codec.EncodeOptions{NearLossless: 2})
+			if err != nil {
+				t.Fatalf("near-lossless encode: %v", err)
+			}
+			if got, _, err = Decode(nil, near, nenc); err != nil {
+				t.Fatalf("near-lossless decode: %v", err)
+			}
+			if d := maxDiff(got, want, im.BitsAllocated); d > 2 {
+				t.Fatalf("near-lossless (NEAR 2) differs by %d", d)
+			}
+			if toolErr != nil {
+				return
+			}
+			got, err = dcmdjpls(tool, filepath.Join(tmp, "f"), cs, enc)
+			if err != nil {
+				t.Fatalf("dcmdjpls: %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("dcmdjpls decodes different pixels")
+			}
+			checked++
+		})
 	}
 	t.Logf("%d frames encoded and decoded bit-exact, %d also by dcmdjpls", encoded, checked)
 }
@@ -229,20 +185,4 @@ func dcmdjpls(tool, base string, cs []byte, im codec.Image) ([]byte, error) {
 		return nil, errors.New("no Pixel Data in the decoded file")
 	}
 	return px.Value[:min(len(px.Value), int(im.FrameSize()))], nil
-}
-
-// interleave turns a colour-by-plane frame into colour by pixel.
-func interleave(b []byte, im codec.Image) []byte {
-	if im.SamplesPerPixel == 1 || im.PlanarConfiguration == 0 {
-		return b
-	}
-	bps := im.BitsAllocated / 8
-	px := im.Rows * im.Columns
-	out := make([]byte, px*im.SamplesPerPixel*bps)
-	for c := range im.SamplesPerPixel {
-		for i := range px {
-			copy(out[(i*im.SamplesPerPixel+c)*bps:][:bps], b[(c*px+i)*bps:][:bps])
-		}
-	}
-	return out
 }

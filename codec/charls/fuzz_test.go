@@ -3,11 +3,10 @@
 package charls
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/lightbox-pacs/lightbox/codec"
-	"github.com/lightbox-pacs/lightbox/internal/corpustest"
+	"github.com/lightbox-pacs/lightbox/codec/codectest"
 	"github.com/lightbox-pacs/lightbox/internal/fuzzbudget"
 )
 
@@ -38,17 +37,7 @@ func fuzzImage(src []byte) codec.Image {
 // FuzzDecode feeds arbitrary JPEG-LS streams to the decoder: an error or a frame, never a
 // crash, within the time and memory budget.
 func FuzzDecode(f *testing.F) {
-	if dir, ok := corpustest.Dir(); ok {
-		_, rows := corpustest.Manifest(f)
-		for _, r := range rows {
-			if !slices.Contains([]string{JPEGLSLossless, JPEGLSNearLossless}, r["transfer_syntax_uid"]) {
-				continue
-			}
-			if frames, _, err := readFrames(f, corpustest.Path(dir, r.File())); err == nil && len(frames[0]) <= fuzzbudget.MaxInput {
-				f.Add(frames[0])
-			}
-		}
-	}
+	codectest.SeedFuzz(f, JPEGLSLossless, JPEGLSNearLossless)
 	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xF7, 0, 11, 16, 0xFF, 0xFF, 0xFF, 0xFF, 1, 1, 0x11, 0, 0xFF, 0xDA})
 	f.Fuzz(func(t *testing.T, src []byte) {
 		im := fuzzImage(src)

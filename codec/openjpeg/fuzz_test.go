@@ -3,11 +3,10 @@
 package openjpeg
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/lightbox-pacs/lightbox/codec"
-	"github.com/lightbox-pacs/lightbox/internal/corpustest"
+	"github.com/lightbox-pacs/lightbox/codec/codectest"
 	"github.com/lightbox-pacs/lightbox/internal/fuzzbudget"
 )
 
@@ -43,17 +42,7 @@ func fuzzImage(src []byte) codec.Image {
 // FuzzDecode feeds arbitrary codestreams and JP2 files to the decoder: an error or a frame,
 // never a crash, within the time and memory budget.
 func FuzzDecode(f *testing.F) {
-	if dir, ok := corpustest.Dir(); ok {
-		_, rows := corpustest.Manifest(f)
-		for _, r := range rows {
-			if !slices.Contains(syntaxes, r["transfer_syntax_uid"]) {
-				continue
-			}
-			if frames, _, err := readFrames(f, corpustest.Path(dir, r.File())); err == nil && len(frames[0]) <= fuzzbudget.MaxInput {
-				f.Add(frames[0])
-			}
-		}
-	}
+	codectest.SeedFuzz(f, syntaxes...)
 	f.Add(pad(sizMarker(65535, 65535, 65535, 1, 16), 256))
 	f.Add(pad(sizMarker(512, 512, 1, 1, 16), 256))
 	f.Add(pad(sizMarker(64, 64, 64, 3, 8), 256))

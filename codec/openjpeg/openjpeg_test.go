@@ -4,9 +4,7 @@ package openjpeg
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -17,61 +15,26 @@ import (
 	"testing"
 
 	"github.com/lightbox-pacs/lightbox/codec"
-	"github.com/lightbox-pacs/lightbox/dicom"
+	"github.com/lightbox-pacs/lightbox/codec/codectest"
 	"github.com/lightbox-pacs/lightbox/internal/corpustest"
 )
 
 var syntaxes = []string{JPEG2000Lossless, JPEG2000, HTJ2KLossless, HTJ2KLosslessRPC, HTJ2K}
 
-// readFrames reads a corpus file and returns its frames and Image.
-func readFrames(t testing.TB, path string) ([][]byte, codec.Image, error) {
-	t.Helper()
-	f, err := dicom.ReadFile(path, dicom.ReadOptions{})
-	if err != nil {
-		return nil, codec.Image{}, err
-	}
-	im, _, err := codec.ImageOf(f.Dataset)
-	if err != nil {
-		return nil, im, err
-	}
-	frames, err := codec.Frames(f.Dataset)
-	return frames, im, err
-}
-
-// decodeAll decodes every frame and concatenates them as the manifest hashes them.
-func decodeAll(frames [][]byte, im codec.Image) ([]byte, codec.Image, error) {
-	var all, buf []byte
-	out := im
-	for i, fr := range frames {
-		var err error
-		buf, out, err = Decode(buf, fr, im)
-		if err != nil {
-			return nil, out, errors.Join(errors.New("frame "+strconv.Itoa(i)), err)
-		}
-		all = append(all, buf...)
-	}
-	return all, out, nil
-}
-
-func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-
 // TestCorpus decodes every corpus row of a JPEG 2000 or HTJ2K syntax and compares the pixels
 // with the manifest's reference hash.
 func TestCorpus(t *testing.T) {
-	dir, rows := corpustest.Manifest(t)
+	dir, rows := codectest.Rows(t, syntaxes...)
 	exact := map[string]int{}
 	total := map[string]int{}
 	for _, r := range rows {
 		ts := r["transfer_syntax_uid"]
-		if !slices.Contains(syntaxes, ts) {
-			continue
-		}
 		t.Run(r.File(), func(t *testing.T) {
-			frames, im, err := readFrames(t, corpustest.Path(dir, r.File()))
+			frames, im, err := codectest.ReadFrames(corpustest.Path(dir, r.File()))
 			if r.Malformed() || !strings.HasPrefix(r["ref_status"], "ok") {
 				// Malformed: an error or a result, never a crash.
 				if err == nil {
-					_, _, err = decodeAll(frames, im)
+					_, _, err = codectest.DecodeFrames(Decode, frames, im)
 				}
 				t.Logf("malformed/unreferenced row (%s): %v", r["ref_status"], err)
 				if r["pixel_sha256"] == "" {
@@ -82,7 +45,7 @@ func TestCorpus(t *testing.T) {
 				t.Fatalf("read: %v", err)
 			}
 			total[ts]++
-			got, out, err := decodeAll(frames, im)
+			got, out, err := codectest.DecodeFrames(Decode, frames, im)
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
@@ -93,7 +56,7 @@ func TestCorpus(t *testing.T) {
 			if len(got) < n {
 				t.Fatalf("decoded %d bytes, reference hashes %d", len(got), n)
 			}
-			if sha(got[:n]) == r["pixel_sha256"] {
+			if codectest.PixelsMatch(r, got) == nil {
 				exact[ts]++
 				return
 			}
@@ -108,50 +71,17 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
-// nativeFrames returns the native frames of the uncompressed corpus rows that decode cleanly,
-// with their Image, one frame per file at most three frames.
-func nativeFrames(t *testing.T) (names []string, frames [][]byte, ims []codec.Image) {
-	dir, rows := corpustest.Manifest(t)
-	for _, r := range rows {
-		f, err := dicom.ReadFile(corpustest.Path(dir, r.File()), dicom.ReadOptions{})
-		if err != nil || !dicom.IsNative(f.TransferSyntax()) || r.Malformed() {
-			continue
-		}
-		im, _, err := codec.ImageOf(f.Dataset)
-		if err != nil {
-			continue
-		}
-		fs, err := codec.Frames(f.Dataset)
-		if err != nil {
-			continue
-		}
-		if im.BitsAllocated == 1 {
-			// All 1-bit frames come as one slice; take the first when frames are byte aligned.
-			if len(fs) != 1 || (im.Rows*im.Columns)%8 != 0 {
-				continue
-			}
-			fs = [][]byte{fs[0][:im.FrameSize()]}
-		}
-		for i, fr := range fs[:min(len(fs), 3)] {
-			names = append(names, r.File()+"#"+strconv.Itoa(i))
-			frames = append(frames, fr)
-			ims = append(ims, im)
-		}
-	}
-	return names, frames, ims
-}
-
 // TestRoundTrip encodes every native corpus frame the encoder takes, losslessly, and checks
 // that decoding gives the same bytes; when opj_decompress is installed, it decodes the
 // codestream too.
 func TestRoundTrip(t *testing.T) {
-	names, frames, ims := nativeFrames(t)
+	frames := codectest.RoundTripFrames(t, true)
 	tool, toolErr := exec.LookPath("opj_decompress")
 	tmp := t.TempDir()
 	encoded, checked := 0, 0
-	for i, name := range names {
-		im, fr := ims[i], frames[i]
-		t.Run(name, func(t *testing.T) {
+	for _, nf := range frames {
+		im, fr := nf.Image, nf.Data
+		t.Run(nf.Name, func(t *testing.T) {
 			cs, enc, err := EncodeLossless(nil, fr, im, codec.EncodeOptions{})
 			if errors.Is(err, codec.ErrUnsupported) {
 				t.Skipf("encoder does not take this frame: %v", err)
@@ -166,7 +96,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			want := fr[:im.FrameSize()]
 			if im.PlanarConfiguration == 1 {
-				want = interleave(want, im)
+				want = codectest.Planar(want, im, 0)
 			}
 			if !bytes.Equal(dec, want) {
 				t.Fatalf("round trip differs (image %+v → %+v)", im, out)
@@ -207,23 +137,7 @@ func opjDecompress(tool, path string, im codec.Image) ([]byte, error) {
 		return nil, err
 	}
 	// Planes to colour by pixel.
-	return interleave(raw, codec.Image{Rows: im.Rows, Columns: im.Columns, SamplesPerPixel: im.SamplesPerPixel, BitsAllocated: im.BitsAllocated, PlanarConfiguration: 1}), nil
-}
-
-// interleave turns a colour-by-plane frame into colour by pixel.
-func interleave(b []byte, im codec.Image) []byte {
-	if im.SamplesPerPixel == 1 || im.PlanarConfiguration == 0 {
-		return b
-	}
-	bps := im.BitsAllocated / 8
-	px := im.Rows * im.Columns
-	out := make([]byte, px*im.SamplesPerPixel*bps)
-	for c := range im.SamplesPerPixel {
-		for i := range px {
-			copy(out[(i*im.SamplesPerPixel+c)*bps:][:bps], b[(c*px+i)*bps:][:bps])
-		}
-	}
-	return out
+	return codectest.Planar(raw, codec.Image{Rows: im.Rows, Columns: im.Columns, SamplesPerPixel: im.SamplesPerPixel, BitsAllocated: im.BitsAllocated, PlanarConfiguration: 1}, 0), nil
 }
 
 // TestHostileSIZ checks that lying or broken headers fail fast with an error.

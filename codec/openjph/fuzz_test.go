@@ -4,12 +4,11 @@ package openjph
 
 import (
 	"encoding/binary"
-	"strings"
 	"testing"
 
 	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/codec/codectest"
 	"github.com/lightbox-pacs/lightbox/codec/openjpeg"
-	"github.com/lightbox-pacs/lightbox/internal/corpustest"
 	"github.com/lightbox-pacs/lightbox/internal/fuzzbudget"
 )
 
@@ -45,17 +44,7 @@ func fuzzImage(src []byte) codec.Image {
 // FuzzDecode feeds arbitrary codestreams to the OpenJPH decoder: an error or a frame, never a
 // crash, within the time and memory budget.
 func FuzzDecode(f *testing.F) {
-	if dir, ok := corpustest.Dir(); ok {
-		_, rows := corpustest.Manifest(f)
-		for _, r := range rows {
-			if !strings.HasPrefix(r["transfer_syntax_uid"], "1.2.840.10008.1.2.4.20") {
-				continue
-			}
-			if frames, _, err := readFrames(f, corpustest.Path(dir, r.File())); err == nil && len(frames[0]) <= fuzzbudget.MaxInput {
-				f.Add(frames[0])
-			}
-		}
-	}
+	codectest.SeedFuzz(f, htj2kSyntaxes...)
 	siz := []byte{0xFF, 0x4F, 0xFF, 0x51, 0, 41, 0x40, 0}
 	for _, v := range []uint32{65535, 65535, 0, 0, 65535, 65535, 0, 0} {
 		siz = binary.BigEndian.AppendUint32(siz, v)

@@ -4,50 +4,30 @@ package openjph
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/codec/codectest"
 	"github.com/lightbox-pacs/lightbox/codec/openjpeg"
-	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/internal/corpustest"
 )
 
-func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-
-func readFrames(t testing.TB, path string) ([][]byte, codec.Image, error) {
-	t.Helper()
-	f, err := dicom.ReadFile(path, dicom.ReadOptions{})
-	if err != nil {
-		return nil, codec.Image{}, err
-	}
-	im, _, err := codec.ImageOf(f.Dataset)
-	if err != nil {
-		return nil, im, err
-	}
-	frames, err := codec.Frames(f.Dataset)
-	return frames, im, err
-}
+// htj2kSyntaxes are the HTJ2K transfer syntaxes (1.2.840.10008.1.2.4.20x).
+var htj2kSyntaxes = []string{openjpeg.HTJ2KLossless, openjpeg.HTJ2KLosslessRPC, openjpeg.HTJ2K}
 
 // TestCorpusDecode cross-checks the OpenJPH decoder on the corpus HTJ2K rows (the registered
 // HTJ2K decoder is OpenJPEG's; see package openjpeg's tests).
 func TestCorpusDecode(t *testing.T) {
-	dir, rows := corpustest.Manifest(t)
+	dir, rows := codectest.Rows(t, htj2kSyntaxes...)
 	n := 0
 	for _, r := range rows {
-		if !strings.HasPrefix(r["transfer_syntax_uid"], "1.2.840.10008.1.2.4.20") {
-			continue
-		}
 		t.Run(r.File(), func(t *testing.T) {
-			frames, im, err := readFrames(t, corpustest.Path(dir, r.File()))
+			frames, im, err := codectest.ReadFrames(corpustest.Path(dir, r.File()))
 			if err != nil {
 				t.Fatalf("read: %v", err)
 			}
@@ -55,17 +35,12 @@ func TestCorpusDecode(t *testing.T) {
 				name string
 				fn   codec.DecoderFunc
 			}{{"openjph", Decode}, {"registered", DecodeHT}} {
-				var all []byte
-				for _, fr := range frames {
-					b, _, err := d.fn(nil, fr, im)
-					if err != nil {
-						t.Fatalf("%s: decode: %v", d.name, err)
-					}
-					all = append(all, b...)
+				all, _, err := codectest.DecodeFrames(d.fn, frames, im)
+				if err != nil {
+					t.Fatalf("%s: decode: %v", d.name, err)
 				}
-				size, _ := strconv.Atoi(r["pixel_bytes"])
-				if len(all) < size || sha(all[:size]) != r["pixel_sha256"] {
-					t.Fatalf("%s: pixels differ from the reference", d.name)
+				if err := codectest.PixelsMatch(r, all); err != nil {
+					t.Fatalf("%s: pixels differ from the reference: %v", d.name, err)
 				}
 			}
 			n++
@@ -74,47 +49,19 @@ func TestCorpusDecode(t *testing.T) {
 	t.Logf("%d HTJ2K rows exact", n)
 }
 
-// nativeFrames returns up to three native frames of every uncompressed, well-formed corpus row.
-func nativeFrames(t *testing.T) (names []string, frames [][]byte, ims []codec.Image) {
-	dir, rows := corpustest.Manifest(t)
-	for _, r := range rows {
-		if r.Malformed() {
-			continue
-		}
-		f, err := dicom.ReadFile(corpustest.Path(dir, r.File()), dicom.ReadOptions{})
-		if err != nil || !dicom.IsNative(f.TransferSyntax()) {
-			continue
-		}
-		im, _, err := codec.ImageOf(f.Dataset)
-		if err != nil || im.BitsAllocated == 1 {
-			continue
-		}
-		fs, err := codec.Frames(f.Dataset)
-		if err != nil {
-			continue
-		}
-		for i, fr := range fs[:min(len(fs), 3)] {
-			names = append(names, r.File()+"#"+strconv.Itoa(i))
-			frames = append(frames, fr)
-			ims = append(ims, im)
-		}
-	}
-	return names, frames, ims
-}
-
 // TestRoundTrip encodes every native corpus frame the encoder takes and checks that OpenJPEG,
 // OpenJPH and, when installed, ojph_expand decode it to the same bytes.
 func TestRoundTrip(t *testing.T) {
-	names, frames, ims := nativeFrames(t)
+	frames := codectest.RoundTripFrames(t, false)
 	tool, toolErr := exec.LookPath("ojph_expand")
 	if toolErr != nil {
 		t.Logf("ojph_expand not installed: reference-tool check skipped")
 	}
 	tmp := t.TempDir()
 	encoded, checked := 0, 0
-	for i, name := range names {
-		im, fr := ims[i], frames[i]
-		t.Run(name, func(t *testing.T) {
+	for _, nf := range frames {
+		im, fr := nf.Image, nf.Data
+		t.Run(nf.Name, func(t *testing.T) {
 			cs, enc, err := Encode(nil, fr, im, codec.EncodeOptions{})
 			if errors.Is(err, codec.ErrUnsupported) {
 				t.Skipf("encoder does not take this frame: %v", err)
@@ -123,7 +70,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("encode: %v", err)
 			}
 			checkRPCL(t, cs, im)
-			want := interleave(fr[:im.FrameSize()], im)
+			want := codectest.Planar(fr[:im.FrameSize()], im, 0)
 			for _, d := range []struct {
 				name string
 				fn   codec.DecoderFunc
@@ -241,22 +188,6 @@ func unsignedView(b []byte, im codec.Image) []byte {
 	return out
 }
 
-// interleave turns a colour-by-plane frame into colour by pixel.
-func interleave(b []byte, im codec.Image) []byte {
-	if im.SamplesPerPixel == 1 || im.PlanarConfiguration == 0 {
-		return b
-	}
-	bps := im.BitsAllocated / 8
-	px := im.Rows * im.Columns
-	out := make([]byte, px*im.SamplesPerPixel*bps)
-	for c := range im.SamplesPerPixel {
-		for i := range px {
-			copy(out[(i*im.SamplesPerPixel+c)*bps:][:bps], b[(c*px+i)*bps:][:bps])
-		}
-	}
-	return out
-}
-
 func TestDecompositions(t *testing.T) {
 	tests := []struct{ w, h, want int }{
 		{512, 512, 5}, {4096, 4096, 6}, {3, 3, 1}, {1, 1, 0}, {64, 64, 5}, {640, 480, 5}, {8192, 100, 7},
@@ -271,7 +202,7 @@ func TestDecompositions(t *testing.T) {
 // TestFallback checks that DecodeHT hands what OpenJPH does not read (a JP2 file) to OpenJPEG.
 func TestFallback(t *testing.T) {
 	dir := corpustest.Need(t)
-	frames, im, err := readFrames(t, corpustest.Path(dir, "DICOMHTJ2K__CT1_JPH.dcm"))
+	frames, im, err := codectest.ReadFrames(corpustest.Path(dir, "DICOMHTJ2K__CT1_JPH.dcm"))
 	if err != nil {
 		t.Fatal(err)
 	}
