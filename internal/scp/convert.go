@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -62,24 +61,12 @@ func (h *Handler) sendConverted(ctx context.Context, st *index.Stored, accepted 
 	if limit <= 0 {
 		limit = DefaultMaxConvertBytes
 	}
-	if st.Size > limit {
-		return 0, fmt.Errorf("%w: %s is %d bytes, more than the %d bytes conversion may hold (max_convert_bytes)", codec.ErrTooLarge, st.SOPInstanceUID, st.Size, limit)
-	}
-	rc, _, err := h.arc.DatasetReader(ctx, st)
+	f, err := h.arc.Convert(ctx, st, target, limit, transcode.Options{Registry: reg})
 	if err != nil {
 		return 0, err
 	}
-	ds, err := dicom.ReadDataset(io.LimitReader(rc, limit+1), st.TransferSyntaxUID, dicom.ReadOptions{})
-	rc.Close()
-	if err != nil {
-		return 0, fmt.Errorf("read %s to convert it: %w", st.SOPInstanceUID, err)
-	}
-	out, err := transcode.Dataset(ds, st.TransferSyntaxUID, target, transcode.Options{Registry: reg})
-	if err != nil {
-		return 0, fmt.Errorf("convert %s from %s to %s: %w", st.SOPInstanceUID, uid.Name(st.TransferSyntaxUID), uid.Name(target), err)
-	}
 	var buf bytes.Buffer
-	if err := dicom.WriteDataset(&buf, out, target, dicom.WriteOptions{}); err != nil {
+	if err := dicom.WriteDataset(&buf, f.Dataset, target, dicom.WriteOptions{}); err != nil {
 		return 0, fmt.Errorf("encode %s in %s: %w", st.SOPInstanceUID, uid.Name(target), err)
 	}
 	h.log.Debug("sending converted", "sop_instance_uid", st.SOPInstanceUID, "from", st.TransferSyntaxUID, "to", target)

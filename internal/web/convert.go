@@ -27,7 +27,7 @@ import (
 const DefaultMaxConvertBytes = 512 << 20
 
 // errConvertTooLarge: an instance is larger than conversion may hold.
-var errConvertTooLarge = errors.New("instance too large to convert")
+var errConvertTooLarge = archive.ErrConvertTooLarge
 
 // codecs is the registry that decodes and encodes frames.
 func (s *server) codecs() *codec.Registry {
@@ -237,38 +237,20 @@ func (s *server) instanceBody(ctx context.Context, st *index.Stored, ts string) 
 // the request named it.
 func (s *server) convertInstance(ctx context.Context, st *index.Stored, to string) ([]byte, string, error) {
 	limit := s.maxConvertBytes()
-	if st.Size > limit {
-		return nil, "", fmt.Errorf("%w: %s is %d bytes, more than the %d bytes transcoding may hold", errConvertTooLarge, st.SOPInstanceUID, st.Size, limit)
-	}
-	obj, err := s.arc.Open(ctx, st)
-	if err != nil {
-		return nil, "", err
-	}
-	defer obj.Close()
-	if obj.Size() > limit {
-		return nil, "", fmt.Errorf("%w: %s is %d bytes, more than the %d bytes transcoding may hold", errConvertTooLarge, st.SOPInstanceUID, obj.Size(), limit)
-	}
-	f, err := dicom.Read(io.NewSectionReader(obj, 0, obj.Size()), dicom.ReadOptions{})
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: read %s to transcode it: %w", archive.ErrUnavailable, st.SOPInstanceUID, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, "", err
-	}
-	out, err := transcode.File(f, to, transcode.Options{Registry: s.codecs(), AllowLossy: true})
+	out, err := s.arc.Convert(ctx, st, to, limit, transcode.Options{Registry: s.codecs(), AllowLossy: true})
 	if errors.Is(err, transcode.ErrNoPixels) {
 		to = dicom.ExplicitVRLittleEndian
-		out, err = transcode.File(f, to, transcode.Options{Registry: s.codecs()})
+		out, err = s.arc.Convert(ctx, st, to, limit, transcode.Options{Registry: s.codecs()})
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("transcode %s from %s to %s: %w", st.SOPInstanceUID, f.Syntax.UID, to, err)
+		return nil, "", err
 	}
 	var buf bytes.Buffer
-	buf.Grow(int(min(obj.Size(), limit)))
+	buf.Grow(int(min(st.Size, limit)))
 	if err := dicom.Write(&buf, out, dicom.WriteOptions{}); err != nil {
 		return nil, "", fmt.Errorf("write %s in %s: %w", st.SOPInstanceUID, to, err)
 	}
-	s.log.Debug("DICOMweb: instance transcoded", "sop_instance_uid", st.SOPInstanceUID, "from", f.Syntax.UID, "to", to, "bytes", buf.Len())
+	s.log.Debug("DICOMweb: instance transcoded", "sop_instance_uid", st.SOPInstanceUID, "from", st.TransferSyntaxUID, "to", to, "bytes", buf.Len())
 	return buf.Bytes(), to, nil
 }
 
