@@ -5,6 +5,8 @@ import (
 	"image"
 	"io"
 	"math/bits"
+
+	"github.com/lightbox-pacs/lightbox/codec/jpeg"
 )
 
 // The JPEG writer of Encode: baseline sequential DCT (ISO/IEC 10918-1 process 1) of an
@@ -29,37 +31,8 @@ const (
 	jAPP0 = 0xE0
 )
 
-// jpegUnzig maps zigzag order to natural order (T.81 Figure A.6).
-var jpegUnzig = [64]uint8{
-	0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5,
-	12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
-	35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
-	58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-}
-
-// Example quantization tables of T.81 Annex K.1 (Tables K.1 and K.2), natural order.
-var (
-	jpegLumaQuant = [64]uint16{
-		16, 11, 10, 16, 24, 40, 51, 61,
-		12, 12, 14, 19, 26, 58, 60, 55,
-		14, 13, 16, 24, 40, 57, 69, 56,
-		14, 17, 22, 29, 51, 87, 80, 62,
-		18, 22, 37, 56, 68, 109, 103, 77,
-		24, 35, 55, 64, 81, 104, 113, 92,
-		49, 64, 78, 87, 103, 121, 120, 101,
-		72, 92, 95, 98, 112, 100, 103, 99,
-	}
-	jpegChromaQuant = [64]uint16{
-		17, 18, 24, 47, 99, 99, 99, 99,
-		18, 21, 26, 66, 99, 99, 99, 99,
-		24, 26, 56, 99, 99, 99, 99, 99,
-		47, 66, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-	}
-)
+// jpegUnzig maps zigzag order to natural order (T.81 figure A.6).
+var jpegUnzig = jpeg.Unzig()
 
 // huffSpec is a Huffman table in the form of a DHT segment: the number of codes of each length
 // 1 to 16, and the symbols by increasing code length (T.81 B.2.4.2).
@@ -159,15 +132,10 @@ type jpegTables struct {
 }
 
 func newJPEGTables(quality int) *jpegTables {
-	quality = min(max(quality, 1), 100)
-	scale := 200 - 2*quality
-	if quality < 50 {
-		scale = 5000 / quality
-	}
 	t := &jpegTables{}
-	for i, base := range [2]*[64]uint16{&jpegLumaQuant, &jpegChromaQuant} {
+	for i, base := range jpeg.QuantTables(quality) {
 		for n, b := range base {
-			t.quant[i][n] = uint8(min(max((int(b)*scale+50)/100, 1), 255))
+			t.quant[i][n] = uint8(b)
 		}
 		for zz, n := range jpegUnzig {
 			t.div[i][zz] = float32(1 / (float64(t.quant[i][n]) * aanScale[n>>3] * aanScale[n&7] * 8))

@@ -50,6 +50,18 @@ var dctMatrix = sync.OnceValue(func() *[8][8]float64 {
 })
 
 // scaleQuant scales an example table for quality q (1..100) the way the IJG library does.
+// QuantTables returns the example quantization tables of T.81 Annex K.1 (luminance, then
+// chrominance), in natural order, scaled to quality 1–100 as the IJG library does and clamped
+// to the 8-bit range of baseline JPEG.
+func QuantTables(quality int) [2][64]uint16 {
+	q := min(max(quality, 1), 100)
+	return [2][64]uint16{scaleQuant(&stdLuma, q), scaleQuant(&stdChroma, q)}
+}
+
+// Unzig maps a coefficient's index in zigzag order to its index in natural order (T.81
+// figure A.6).
+func Unzig() [64]byte { return unzig }
+
 func scaleQuant(base *[64]int, q int) [64]uint16 {
 	var scale int
 	if q < 50 {
