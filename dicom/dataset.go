@@ -58,6 +58,14 @@ func (ds *Dataset) Element(t tag.Tag) *Element {
 	return nil
 }
 
+// elements returns ds's elements, nil for a nil ds.
+func (ds *Dataset) elements() []Element {
+	if ds == nil {
+		return nil
+	}
+	return ds.Elements
+}
+
 // Has reports whether ds holds t.
 func (ds *Dataset) Has(t tag.Tag) bool { return ds.Element(t) != nil }
 

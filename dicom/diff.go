@@ -3,12 +3,15 @@ package dicom
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/lightbox-pacs/lightbox/dicom/vr"
 )
 
 // Diff compares two data sets element by element (tags, VRs, values, items and fragments) and
 // describes the first difference, or returns "" when they are equal. Odd values compare equal to
-// their padded form (with their VR's padding byte); group length values (gggg,0000) are not
-// compared, as writers recompute them.
+// their padded form (with their VR's padding byte); the values and VRs of group lengths
+// (gggg,0000) are not compared, as writers recompute them as UL (PS3.5 7.2), and a value too
+// long for its VR's 16-bit length compares equal to the same value as UN.
 func Diff(a, b *Dataset) string {
 	return diff(a, b, "", false)
 }
@@ -29,7 +32,10 @@ func diff(a, b *Dataset, path string, ignoreVR bool) string {
 		switch {
 		case x.Tag != y.Tag:
 			return fmt.Sprintf("%s: tag %s vs %s", pathOr(path), x.Tag, y.Tag)
-		case x.VR != y.VR && !ignoreVR:
+		case x.VR != y.VR && !ignoreVR && !x.Tag.IsGroupLength() && !writtenAsUN(x, y) && !writtenAsUN(y, x):
+			// Two VR changes are the writer's normalisations, not differences: group lengths,
+			// compared by neither VR nor value, are recomputed and written as UL (their VR in
+			// PS3.5 7.2) whatever VR the input gave them; and see writtenAsUN.
 			return fmt.Sprintf("%s: VR %s vs %s", p, x.VR, y.VR)
 		case len(x.Items) != len(y.Items):
 			return fmt.Sprintf("%s: %d items vs %d", p, len(x.Items), len(y.Items))
@@ -50,6 +56,13 @@ func diff(a, b *Dataset, path string, ignoreVR bool) string {
 		}
 	}
 	return ""
+}
+
+// writtenAsUN reports whether y may be x written in an explicit VR syntax: a value too long for
+// the 16-bit length of x's VR can only be written as UN (PS3.5 6.2.2).
+func writtenAsUN(x, y *Element) bool {
+	return y.VR == vr.UN && !x.VR.LongLength() && x.Items == nil && x.Fragments == nil &&
+		len(padded(x.Value, x.VR.Padding())) > 0xFFFE
 }
 
 // padded returns b made even with pad, the byte a writer adds to an odd-length value.

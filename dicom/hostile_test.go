@@ -248,6 +248,29 @@ func TestDeflateBomb(t *testing.T) {
 	})
 }
 
+// TestDeflatedValueClaim: a deflated data set of a few hundred bytes whose element declares a
+// value just under the inflated size limit must cost memory for the bytes it inflates to, not
+// for the claim (it allocated the whole limit: over FuzzParse's 32 MiB budget).
+func TestDeflatedValueClaim(t *testing.T) {
+	for _, limit := range []int64{32 << 20, 0} {
+		max := limit
+		if max == 0 {
+			max = 256 << 20 // the default
+		}
+		var hdr le
+		hdr.long(tag.New(0x0009, 0x1010), "OB", uint32(max-100), make([]byte, 100))
+		var z bytes.Buffer
+		fw, _ := flate.NewWriter(&z, flate.BestCompression)
+		fw.Write(hdr.Bytes())
+		fw.Close()
+		in := part10(dicom.DeflatedExplicitVRLittleEndian, z.Bytes())
+		bounded(t, 4<<20, func() {
+			_, err := dicom.Parse(in, dicom.ReadOptions{Limits: dicom.Limits{MaxInflated: limit}})
+			wantErr(t, err, dicom.ErrTruncated)
+		})
+	}
+}
+
 func TestTruncatedHugeValueStream(t *testing.T) {
 	// dcm4che's truncated file declares 3 GiB of Pixel Data in a 100,000-byte file. Over a stream
 	// of unknown size, memory must follow the bytes read, not the declared length.

@@ -343,10 +343,21 @@ func checkSyntax(syn Syntax, h []byte) (Syntax, bool) {
 func (d *decoder) readMeta(meta *Dataset) error {
 	saveImplicit, saveBE := d.implicit, d.bigEndian
 	d.implicit, d.bigEndian = false, false
-	defer func() { d.implicit, d.bigEndian = saveImplicit, saveBE }()
+	// The File Meta is always loaded whole, whatever BulkThreshold says: the reader needs its
+	// Transfer Syntax UID and group length, and a caller its UIDs.
+	saveBulk := d.opts.BulkThreshold
+	d.opts.BulkThreshold = 0
+	defer func() { d.implicit, d.bigEndian, d.opts.BulkThreshold = saveImplicit, saveBE, saveBulk }()
 	var groupLen int64 = -1
 	start := d.src.pos()
+	hasSyntax := false
 	for {
+		if groupLen >= 0 && d.src.pos()-start == groupLen && hasSyntax {
+			// The end the group length gives, with the Transfer Syntax UID read: what follows
+			// is the data set, even a group 0002 element some senders put there (a group
+			// length that ends before the Transfer Syntax UID is wrong, and is not followed).
+			break
+		}
 		h := d.src.peek(4)
 		if len(h) < 4 || binary.LittleEndian.Uint16(h) != 0x0002 {
 			break
@@ -354,6 +365,9 @@ func (d *decoder) readMeta(meta *Dataset) error {
 		var e Element
 		if err := d.readElement(meta, &e); err != nil {
 			return err
+		}
+		if e.Tag == tag.TransferSyntaxUID {
+			hasSyntax = true
 		}
 		if e.Tag == 0x00020000 && len(e.Value) == 4 {
 			groupLen = int64(binary.LittleEndian.Uint32(e.Value))
@@ -430,6 +444,11 @@ func (d *decoder) readDataset(ds *Dataset, end int64, top bool) (sawSeqDelim boo
 			continue
 		case tag.Item:
 			return false, d.errAt(pos, t, true, fmt.Errorf("%w: item tag outside a sequence", ErrMalformed))
+		}
+		if top && t.Group() == 0x0002 {
+			// Group 0002 is the File Meta's (PS3.10 7.1). Kept where it is, but Write refuses a
+			// data set holding it (ErrMetaInDataset).
+			d.warn("offset %d: File Meta element %s in the data set", pos, t)
 		}
 		var e Element
 		if err := d.readElement(ds, &e); err != nil {
@@ -578,6 +597,14 @@ func (d *decoder) readValue(ds *Dataset, e *Element, explicit bool) error {
 			return d.readSequence(ds, e, true)
 		default:
 			// Implicit VR (or an unknown tag): a delimited value can only be a sequence.
+			if !d.implicit {
+				// In an explicit syntax, a VR that cannot be delimited (SV, UT, ...) or invalid
+				// VR bytes: the items are in the data set's syntax, which makes this an SQ, as
+				// the writer writes it. Kept as a UN it would even be written with Implicit VR
+				// Little Endian items (PS3.5 6.2.2), and read back differently.
+				d.warn("offset %d: element %s of VR %s and undefined length read as a sequence", e.Offset, t, e.VR)
+				e.VR = vr.SQ
+			}
 			return d.readSequence(ds, e, false)
 		}
 	}
@@ -793,6 +820,11 @@ func (d *decoder) readSequence(ds *Dataset, e *Element, implicitLE bool) error {
 func (d *decoder) readFragments(e *Element) error {
 	if !d.canRange {
 		e.Offset = -1
+	}
+	if e.VR != vr.OB && e.VR != vr.OW && e.VR != vr.UN {
+		// Encapsulated data is OB (PS3.5 A.4), which is how the writer writes it.
+		d.warn("offset %d: encapsulated %s with VR %s read as OB", e.Offset, e.Tag, e.VR)
+		e.VR = vr.OB
 	}
 	e.Fragments = make([]Fragment, 0, 4)
 	for {

@@ -108,7 +108,7 @@ type streamSource struct {
 	scratch [16]byte
 	limit   int64 // maximum number of bytes to read (deflate bombs), 0 = none
 	// bound, when positive, is the offset the input cannot go past (an inflated stream's limit):
-	// values up to it may be allocated whole, longer ones are refused at once.
+	// longer values are refused at once.
 	bound int64
 }
 
@@ -161,19 +161,11 @@ func (s *streamSource) value(n int64) ([]byte, error) {
 	if s.size >= 0 && n > s.size-s.off {
 		return nil, io.ErrUnexpectedEOF
 	}
-	if s.bound > 0 {
-		if n > s.bound-s.off {
-			return nil, fmt.Errorf("%w: value of %d bytes past the inflated size limit", ErrLimit, n)
-		}
-		buf := make([]byte, n)
-		m, err := io.ReadFull(s.r, buf)
-		s.off += int64(m)
-		if err != nil {
-			return nil, eofToUnexpected(err)
-		}
-		return buf, nil
+	if s.bound > 0 && n > s.bound-s.off {
+		return nil, fmt.Errorf("%w: value of %d bytes past the inflated size limit", ErrLimit, n)
 	}
-	// Large value: grow with the data actually read.
+	// Large value: grow with the data actually read, even under a bound: a few hundred deflated
+	// bytes can declare a value as long as the bound, which inflates to nothing.
 	initial := n
 	if initial > growStep {
 		initial = growStep

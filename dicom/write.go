@@ -33,6 +33,13 @@ type WriteOptions struct {
 // a pixel codec (see the codec packages for transcoding).
 var ErrUnsupportedSyntax = errors.New("transfer syntax needs a pixel data codec")
 
+// ErrMetaInDataset is returned by Write when the data set holds File Meta elements (group 0002)
+// or the File Meta holds elements of another group. A Part 10 reader takes every group 0002
+// element that follows the preamble as File Meta, encoded in Explicit VR Little Endian
+// (PS3.10 7.1), so such a file would not read back as written. Move the elements to File.Meta or
+// remove them; pydicom refuses such data sets the same way.
+var ErrMetaInDataset = errors.New("group 0002 elements belong in the File Meta, and only they do")
+
 // Write writes f as a Part 10 file: preamble (f.Preamble or 128 zero bytes), "DICM", File Meta
 // Information with a recomputed group length, and the data set in f.Syntax. When f.Meta is nil a
 // File Meta is made from the data set (see NewMeta).
@@ -51,6 +58,9 @@ func Write(w io.Writer, f *File, opts WriteOptions) error {
 		}
 	}
 	if err := checkPixelSyntax(f.Dataset, syn); err != nil {
+		return err
+	}
+	if err := checkMetaGroups(meta, f.Dataset); err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -81,6 +91,9 @@ func WriteHeader(w io.Writer, preamble []byte, meta *Dataset) error {
 	bw := bufio.NewWriterSize(w, 4<<10)
 	if len(preamble) != 128 {
 		preamble = make([]byte, 128)
+	}
+	if err := checkMetaGroups(meta, nil); err != nil {
+		return err
 	}
 	bw.Write(preamble)
 	bw.WriteString("DICM")
@@ -141,6 +154,26 @@ func checkPixelSyntax(ds *Dataset, syn Syntax) error {
 	return nil
 }
 
+// checkMetaGroups refuses File Meta elements in the data set and other elements in the File
+// Meta: see ErrMetaInDataset. ds may be nil. Elements are sorted, so the data set's first ones
+// are enough.
+func checkMetaGroups(meta, ds *Dataset) error {
+	for _, e := range ds.elements() {
+		if e.Tag.Group() > 0x0002 {
+			break
+		}
+		if e.Tag.Group() == 0x0002 {
+			return fmt.Errorf("%w: data set holds %s", ErrMetaInDataset, e.Tag)
+		}
+	}
+	for _, e := range meta.elements() {
+		if e.Tag.Group() != 0x0002 {
+			return fmt.Errorf("%w: File Meta holds %s", ErrMetaInDataset, e.Tag)
+		}
+	}
+	return nil
+}
+
 // SetSyntax changes the transfer syntax f will be written in, and its File Meta. Between the
 // native syntaxes (implicit, explicit little and big endian, deflated) this is a lossless
 // re-encoding; to or from an encapsulated syntax it needs a codec and fails with
@@ -175,9 +208,10 @@ func NewMeta(ds *Dataset, uid string) *Dataset {
 func writeMeta(w *bufio.Writer, meta *Dataset, opts WriteOptions) error {
 	e := encoder{w: w, opts: opts}
 	le := SyntaxOf(ExplicitVRLittleEndian)
+	els := meta.elements()
 	var n int64
-	for i := range meta.Elements {
-		el := &meta.Elements[i]
+	for i := range els {
+		el := &els[i]
 		if el.Tag == 0x00020000 {
 			continue
 		}
@@ -188,8 +222,8 @@ func writeMeta(w *bufio.Writer, meta *Dataset, opts WriteOptions) error {
 	if err := e.element(&Element{Tag: 0x00020000, VR: vr.UL, Value: gl[:]}, le); err != nil {
 		return err
 	}
-	for i := range meta.Elements {
-		el := &meta.Elements[i]
+	for i := range els {
+		el := &els[i]
 		if el.Tag == 0x00020000 {
 			continue
 		}
@@ -247,11 +281,18 @@ func (e *encoder) u32(b []byte, v uint32, be bool) {
 	}
 }
 
+// recomputedGroupLength reports whether the writer replaces el by a recomputed group length: a
+// group length (gggg,0000) outside the File Meta holding a 4-byte value. It is always written as
+// UL, the VR PS3.5 7.2 gives group lengths, whatever VR it was read with.
+func recomputedGroupLength(el *Element) bool {
+	return el.Tag.IsGroupLength() && el.Tag.Group() != 0x0002 && len(el.Value) == 4 && el.Items == nil && el.Fragments == nil
+}
+
 // dataset writes the elements of ds, recomputing group lengths (gggg,0000) that ds holds.
 func (e *encoder) dataset(ds *Dataset, syn Syntax) error {
 	for i := range ds.Elements {
 		el := &ds.Elements[i]
-		if el.Tag.IsGroupLength() && el.Tag.Group() != 0x0002 && len(el.Value) == 4 {
+		if recomputedGroupLength(el) {
 			n := e.groupLen(ds, i, syn)
 			var gl [4]byte
 			binary.LittleEndian.PutUint32(gl[:], uint32(n))
@@ -322,6 +363,9 @@ func (e *encoder) itemLen(it *Dataset, syn Syntax) int64 {
 
 // elementLen returns the total encoded size of el (header, value, delimiters).
 func (e *encoder) elementLen(el *Element, syn Syntax) int64 {
+	if recomputedGroupLength(el) {
+		return 8 + 4 // written as UL whatever its VR, see dataset
+	}
 	hdr := int64(8)
 	v := writeVR(el)
 	if !syn.Implicit && v.LongLength() {
@@ -370,7 +414,7 @@ func (e *encoder) header(t tag.Tag, v vr.VR, length uint32, syn Syntax) error {
 	b := e.buf[:]
 	e.u16(b[0:], t.Group(), be)
 	e.u16(b[2:], t.Element(), be)
-	if syn.Implicit || t.Group() == 0xFFFE {
+	if syn.Implicit || isDelimiter(t) {
 		e.u32(b[4:], length, be)
 		_, err := e.w.Write(b[:8])
 		return err
@@ -387,6 +431,12 @@ func (e *encoder) header(t tag.Tag, v vr.VR, length uint32, syn Syntax) error {
 	return err
 }
 
+// isDelimiter reports whether t is an item or delimitation tag, which PS3.5 7.5 encodes without
+// a VR in every syntax. Other elements of group FFFE, however odd, have ordinary headers.
+func isDelimiter(t tag.Tag) bool {
+	return t == tag.Item || t == tag.ItemDelimitationItem || t == tag.SequenceDelimitationItem
+}
+
 func (e *encoder) element(el *Element, syn Syntax) error {
 	v := writeVR(el)
 	switch {
@@ -396,17 +446,27 @@ func (e *encoder) element(el *Element, syn Syntax) error {
 		return e.fragments(el, v, syn)
 	}
 	n := e.valueLen(el, syn)
+	bigEndian := syn.BigEndian
 	if !syn.Implicit && !v.LongLength() && n > 0xFFFE {
-		// A value too long for a 16-bit length can only be written as UN.
+		// A value too long for a 16-bit length can only be written as UN (PS3.5 6.2.2). Its
+		// bytes stay little endian even in Explicit VR Big Endian: readers do not swap UN.
 		v = vr.UN
+		bigEndian = false
 	}
 	if err := e.header(el.Tag, v, uint32(n), syn); err != nil {
 		return err
 	}
 	if el.Bulk {
-		return e.bulk(el, syn)
+		return e.bulk(el, bigEndian)
 	}
-	if err := e.value(el.Value, el.VR, syn.BigEndian); err != nil {
+	if len(el.Value)&1 == 1 && bigEndian && el.VR.SwapWidth() > 1 {
+		// An odd value of a multi-byte VR (malformed, but read all the same): pad, then swap, so
+		// that a reader swapping whole numbers gets the padded value back. Swapping first would
+		// leave the pad byte inside the last number.
+		padded := append(append(make([]byte, 0, len(el.Value)+1), el.Value...), el.VR.Padding())
+		return e.value(padded, el.VR, true)
+	}
+	if err := e.value(el.Value, el.VR, bigEndian); err != nil {
 		return err
 	}
 	if len(el.Value)&1 == 1 {
@@ -433,25 +493,47 @@ func (e *encoder) value(b []byte, v vr.VR, bigEndian bool) error {
 	return nil
 }
 
-func (e *encoder) bulk(el *Element, syn Syntax) error {
+// bulk copies el's value from the source into a value of byte order bigEndian, swapping it as a
+// value of el's VR when the source's order differs. An odd value is padded before it is swapped,
+// as in element.
+func (e *encoder) bulk(el *Element, bigEndian bool) error {
 	if e.opts.BulkSource == nil || el.Offset < 0 {
 		return fmt.Errorf("element %s: value left in the source and no source to copy it from", el.Tag)
 	}
 	r := io.NewSectionReader(e.opts.BulkSource, el.Offset, int64(el.Length))
 	w := el.VR.SwapWidth()
-	if el.BigEndian == syn.BigEndian || w == 1 {
-		if _, err := io.Copy(e.w, r); err != nil {
+	odd := el.Length&1 == 1
+	var copied int64
+	if w == 1 || (el.BigEndian == bigEndian && !(bigEndian && odd)) {
+		n, err := io.Copy(e.w, r)
+		if err != nil {
 			return fmt.Errorf("element %s: copy bulk data: %w", el.Tag, err)
 		}
+		copied = n
 	} else {
 		var chunk [4096]byte
 		for {
 			n, err := io.ReadFull(r, chunk[:])
-			swapInPlace(chunk[:n], w)
+			copied += int64(n)
+			last := err == io.EOF || err == io.ErrUnexpectedEOF
+			// Chunks hold whole numbers but for the last: to little endian as the reader has
+			// it, padded, then to the byte order written.
+			if el.BigEndian {
+				swapInPlace(chunk[:n], w)
+			}
+			if last && odd {
+				// n is odd, so below len(chunk): room for the pad byte.
+				chunk[n] = el.VR.Padding()
+				n++
+				odd = false
+			}
+			if bigEndian {
+				swapInPlace(chunk[:n], w)
+			}
 			if _, werr := e.w.Write(chunk[:n]); werr != nil {
 				return werr
 			}
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if last {
 				break
 			}
 			if err != nil {
@@ -459,7 +541,10 @@ func (e *encoder) bulk(el *Element, syn Syntax) error {
 			}
 		}
 	}
-	if el.Length&1 == 1 {
+	if copied != int64(el.Length) {
+		return fmt.Errorf("element %s: copy bulk data: %w (%d of %d bytes)", el.Tag, io.ErrUnexpectedEOF, copied, el.Length)
+	}
+	if odd {
 		return e.w.WriteByte(el.VR.Padding())
 	}
 	return nil

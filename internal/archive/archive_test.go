@@ -19,6 +19,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/internal/corpustest"
 	"github.com/lightbox-pacs/lightbox/internal/index"
 	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
+	"github.com/lightbox-pacs/lightbox/transcode"
 )
 
 func open(t *testing.T, opts archive.Options) (*archive.Service, string) {
@@ -403,5 +404,53 @@ func TestStoreFileWithoutMediaStorageUIDs(t *testing.T) {
 	}
 	if res.Instance.SOPInstanceUID == "" || res.Instance.SOPClassUID != "1.2.840.10008.5.1.4.1.1.20" {
 		t.Fatalf("stored as %+v", res.Instance)
+	}
+}
+
+// TestConvertMetaInDataset: a sender that puts a File Meta element (group 0002) in the data set
+// of a C-STORE gets it stored as received, and the instance still converts for a peer: the
+// converted file carries the File Meta only where it belongs.
+func TestConvertMetaInDataset(t *testing.T) {
+	arc, _ := open(t, archive.Options{})
+	ctx := context.Background()
+	ds := dicom.NewDataset()
+	ds.SetString(tag.SOPClassUID, vr.UI, "1.2.840.10008.5.1.4.1.1.7")
+	ds.SetString(tag.SOPInstanceUID, vr.UI, "1.2.3.4.5.6.7.8.9")
+	ds.SetString(tag.StudyInstanceUID, vr.UI, "1.2.3.4.5.6.7.8")
+	ds.SetString(tag.SeriesInstanceUID, vr.UI, "1.2.3.4.5.6.7.8.1")
+	ds.SetString(tag.PatientID, vr.LO, "META")
+	ds.Set(dicom.NewElement(tag.ImplementationVersionName, vr.SH, []byte("SENDER  ")))
+	var body bytes.Buffer
+	// Written by hand: Write refuses group 0002 in a data set, but senders do send it.
+	if err := dicom.WriteDataset(&body, ds, dicom.ImplicitVRLittleEndian, dicom.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := arc.Store(ctx, archive.StoreRequest{
+		SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: "1.2.3.4.5.6.7.8.9",
+		TransferSyntax: dicom.ImplicitVRLittleEndian, Data: bytes.NewReader(body.Bytes()), Source: "TEST",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readDataset(t, arc, "1.2.3.4.5.6.7.8.9"); !bytes.Equal(got, body.Bytes()) {
+		t.Fatalf("stored data set differs from the one received: %d bytes, %d sent", len(got), body.Len())
+	}
+	st, err := arc.Lookup(ctx, "1.2.3.4.5.6.7.8.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := arc.Convert(ctx, st, dicom.ExplicitVRLittleEndian, 1<<20, transcode.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := dicom.Write(&buf, out, dicom.WriteOptions{}); err != nil {
+		t.Fatalf("writing the converted instance: %v", err)
+	}
+	back, err := dicom.Parse(buf.Bytes(), dicom.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Dataset.String(tag.PatientID) != "META" || back.Dataset.Has(tag.ImplementationVersionName) {
+		t.Fatalf("converted data set: PatientID %q, group 0002 in it: %v", back.Dataset.String(tag.PatientID), back.Dataset.Has(tag.ImplementationVersionName))
 	}
 }
