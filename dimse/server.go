@@ -82,7 +82,8 @@ type ResponseWriter interface {
 	// Processing Failure response sent for it.
 	Respond(ctx context.Context, r Response) error
 	// Store sends a C-STORE sub-operation on the same association (C-GET) and returns the
-	// peer's status.
+	// peer's status. Once the peer has requested release, no response can come: Store then
+	// fails at once with an error wrapping ul.ErrReleaseRequested.
 	Store(ctx context.Context, req StoreRequest) (Status, error)
 }
 
@@ -524,6 +525,9 @@ type assocConn struct {
 	current   *Command           // request being handled
 	cancelReq context.CancelFunc // cancels the current handler (C-CANCEL)
 	subRsp    chan *Command      // responses to our C-STORE sub-operations
+	// released is closed when the peer has requested release: no P-DATA follows an
+	// A-RELEASE-RQ, so a sub-operation not answered by then never will be.
+	released chan struct{}
 }
 
 func (c *assocConn) run(ctx context.Context) {
@@ -539,11 +543,13 @@ func (c *assocConn) run(ctx context.Context) {
 	handlerDone := make(chan struct{}, 1)
 	handlerDone <- struct{}{} // idle
 	c.subRsp = make(chan *Command, 1)
+	c.released = make(chan struct{})
 	for {
 		m, err := readMessage(ctx, c.a)
 		if err != nil {
 			switch {
 			case errors.Is(err, ul.ErrReleaseRequested):
+				close(c.released)
 				<-handlerDone // let the request in progress finish
 				if err := c.a.Release(context.Background()); err != nil {
 					c.log.Info("release failed", "err", err)
@@ -797,6 +803,11 @@ func (w *responseWriter) Store(ctx context.Context, req StoreRequest) (Status, e
 	if !ok {
 		return 0, fmt.Errorf("%w: %s in %s", ErrNoContext, req.SOPClassUID, req.TransferSyntax)
 	}
+	select {
+	case <-w.c.released:
+		return 0, errSubOpReleased
+	default:
+	}
 	id := uint16(w.c.msgID.Add(1))
 	cmd := &Command{Field: CStoreRQ, MessageID: id, AffectedSOPClassUID: req.SOPClassUID,
 		AffectedSOPInstanceUID: req.SOPInstanceUID, Priority: req.Priority,
@@ -812,11 +823,27 @@ func (w *responseWriter) Store(ctx context.Context, req StoreRequest) (Status, e
 				continue
 			}
 			return rsp.Status, nil
+		case <-w.c.released:
+			// The reader queued any response it read before the release request.
+			for {
+				select {
+				case rsp := <-w.c.subRsp:
+					if rsp.MessageIDBeingRespondedTo == id {
+						return rsp.Status, nil
+					}
+				default:
+					return 0, errSubOpReleased
+				}
+			}
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}
 	}
 }
+
+// errSubOpReleased is the error of a C-STORE sub-operation the peer requested release before
+// answering (or before it was sent).
+var errSubOpReleased = fmt.Errorf("dimse: C-STORE sub-operation not answered: %w", ul.ErrReleaseRequested)
 
 func firstNonEmpty(s ...string) string {
 	for _, x := range s {

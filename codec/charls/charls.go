@@ -184,6 +184,7 @@ func Decode(dst, src []byte, in codec.Image) ([]byte, codec.Image, error) {
 	}
 	var info C.lb_jls_info
 	var cerr [256]C.char
+	src = endWithEOI(src)
 	src0 := unsafe.Pointer(unsafe.SliceData(src))
 	if rc := C.lb_jls_header(src0, C.size_t(len(src)), &info, &cerr[0], C.size_t(len(cerr))); rc != 0 {
 		return nil, in, fmt.Errorf("charls: decode: %w: %s", codec.ErrCorrupt, C.GoString(&cerr[0]))
@@ -241,6 +242,28 @@ func Decode(dst, src []byte, in codec.Image) ([]byte, codec.Image, error) {
 		}
 	}
 	return dst, out, nil
+}
+
+// endWithEOI returns src when it ends with an EOI marker (FF D9, optionally followed by a pad
+// byte), else a copy of src with one appended.
+//
+// CharLS 2.4's bit reader, at the end of its buffer, returns without an error whenever the count
+// of bits it holds is not zero; a corrupt scan can drive that count negative, and the decoder
+// then counts it down through the whole int32 range, seconds for a frame of a few bytes (fixed
+// in CharLS 3, "endless loop when decoding invalid JPEG-LS input data"). Where a scan ends at a
+// marker instead, CharLS checks for a count of zero or less and fails the stream at once; with an
+// EOI at the end every scan ends at a marker, and a valid stream decodes as before.
+func endWithEOI(src []byte) []byte {
+	n := len(src)
+	if n >= 3 && src[n-1] == 0 {
+		n--
+	}
+	if n >= 2 && src[n-2] == 0xFF && src[n-1] == 0xD9 {
+		return src
+	}
+	out := make([]byte, len(src), len(src)+2)
+	copy(out, src)
+	return append(out, 0xFF, 0xD9)
 }
 
 // EncodeLossless encodes a frame as lossless JPEG-LS (transfer syntax .80).

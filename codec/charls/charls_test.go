@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lightbox-pacs/lightbox/codec"
 	"github.com/lightbox-pacs/lightbox/codec/codectest"
@@ -73,6 +74,43 @@ func TestHostile(t *testing.T) {
 				t.Fatalf("got %v, want ErrCorrupt", err)
 			}
 		})
+	}
+}
+
+// TestScanRunsOut decodes a 64×64 16-bit stream whose scan data stops without a marker where a
+// corrupt code has left CharLS's bit reader owing bits: it fails at once, where CharLS 2.4 alone
+// counts down the int32 range (seconds) at the end of the buffer (fuzz input 581fac6b378af91b).
+func TestScanRunsOut(t *testing.T) {
+	src := []byte{
+		0xff, 0xd8, 0xff, 0xf7, 0x00, 0x0b, 0x10, 0x00, 0x40, 0x00, 0x40, 0x01, 0x01, 0x11, 0x00, // SOI, SOF55
+		0xff, 0xf8, 0x00, 0x0d, 0x01, 0xff, 0xff, 0x00, 0x12, 0x00, 0x43, 0x01, 0x14, 0x00, 0x40, // LSE
+		0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, // SOS
+		0x43, 0xd8, 0x5d, 0x1a, 0xe1, 0x2c, 0x68, 0x9c, 0x63, 0x4d, 0x05, 0x35, 0x40, 0x32, 0x59, 0xa4,
+		0x08, 0x87, 0x75, 0xf3, 0xf8, 0x3c, 0x0a, 0x29, 0x41, 0x8e, 0xc8, 0xda, 0xc4, 0xca, 0x40, 0xc9,
+		0x5f, 0x4d, 0x40, 0x44, 0xcb, 0xcb, 0x67,
+	}
+	im := codec.Image{Rows: 64, Columns: 64, SamplesPerPixel: 1, BitsAllocated: 16, BitsStored: 16, Photometric: "MONOCHROME2"}
+	start := time.Now()
+	if _, _, err := Decode(nil, src, im); !errors.Is(err, codec.ErrCorrupt) {
+		t.Fatalf("got %v, want ErrCorrupt", err)
+	}
+	if took := time.Since(start); took > 100*time.Millisecond {
+		t.Fatalf("took %v", took)
+	}
+}
+
+// TestEndWithEOI: a stream that ends with EOI, padded or not, is decoded in place; any other
+// gets one.
+func TestEndWithEOI(t *testing.T) {
+	for _, src := range [][]byte{{0xFF, 0xD8, 1, 0xFF, 0xD9}, {0xFF, 0xD8, 1, 0xFF, 0xD9, 0}} {
+		if got := endWithEOI(src); &got[0] != &src[0] || len(got) != len(src) {
+			t.Errorf("% x was copied", src)
+		}
+	}
+	for _, src := range [][]byte{nil, {0xD9}, {0xFF, 0xD8, 1, 2}, {0xFF, 0xD8, 0xFF, 0xD9, 1}, {0xFF, 0xD9, 0, 0}} {
+		if got := endWithEOI(src); !bytes.Equal(got, append(bytes.Clone(src), 0xFF, 0xD9)) {
+			t.Errorf("% x: got % x", src, got)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/internal/fuzzbudget"
 )
 
 // testImage makes a w×h frame with a smooth pattern plus some noise.
@@ -199,10 +200,12 @@ func FuzzDecode(f *testing.F) {
 		if !ok {
 			im = codec.Image{Rows: 8, Columns: 8, SamplesPerPixel: 1, BitsAllocated: 8, BitsStored: 8, Photometric: "MONOCHROME2"}
 		}
-		out, oim, err := Decode(nil, b, im)
-		if err == nil && int64(len(out)) != oim.FrameSize() {
-			t.Fatalf("decoded %d bytes for a frame of %d", len(out), oim.FrameSize())
-		}
+		fuzzbudget.Check(t, b, func() {
+			out, oim, err := Decode(nil, b, im)
+			if err == nil && int64(len(out)) != oim.FrameSize() {
+				t.Fatalf("decoded %d bytes for a frame of %d", len(out), oim.FrameSize())
+			}
+		})
 	})
 }
 
