@@ -87,7 +87,7 @@ func RoundTripFrames(tb testing.TB, bitmaps bool) []Frame {
 }
 
 // SeedFuzz adds to f the first frame of every corpus file whose transfer syntax is one of ts,
-// when the corpus is present and the frame is within the fuzz input budget.
+// when the corpus is present and the frame is at most fuzzbudget.MaxSeed bytes (larger seeds make Go's fuzzer spend its time minimising them).
 func SeedFuzz(f *testing.F, ts ...string) {
 	f.Helper()
 	if _, ok := corpustest.Dir(); !ok {
@@ -95,7 +95,7 @@ func SeedFuzz(f *testing.F, ts ...string) {
 	}
 	dir, rows := Rows(f, ts...)
 	for _, r := range rows {
-		if frames, _, err := ReadFrames(corpustest.Path(dir, r.File())); err == nil && len(frames[0]) <= fuzzbudget.MaxInput {
+		if frames, _, err := ReadFrames(corpustest.Path(dir, r.File())); err == nil && len(frames[0]) <= fuzzbudget.MaxSeed {
 			f.Add(frames[0])
 		}
 	}
