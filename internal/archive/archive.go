@@ -173,7 +173,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // then, and only then, may the sender be told so. On any error nothing is left behind. The data
 // set bytes are kept exactly as received, after a File Meta naming its transfer syntax.
 func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, error) {
-	wr, err := s.write(ctx, req)
+	wr, err := s.write(ctx, req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +187,17 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 	mu := s.lock(req.SOPInstanceUID)
 	mu.Lock()
 	defer mu.Unlock()
+	if ep, ok := s.idx.(index.EarlyPutter); ok && wr.inPlace {
+		// A new instance, the common case, costs no lookup first: the index refuses a SOP
+		// Instance UID it holds (index.ErrExists with the stored instance), and the duplicate
+		// policy is applied then, with the new blob durable.
+		committed = true // by storeEarly, whatever it returns
+		res, old, err := s.storeEarly(ctx, ep, wr)
+		if old == nil {
+			return res, err
+		}
+		return s.storeExisting(ctx, rec, old)
+	}
 	old, err := s.idx.Lookup(ctx, req.SOPInstanceUID)
 	switch {
 	case err == nil:
@@ -201,11 +212,7 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 	case !errors.Is(err, index.ErrNotFound):
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	if ep, ok := s.idx.(index.EarlyPutter); ok && old == nil && wr.inPlace {
-		committed = true // by storeEarly, whatever it returns
-		return s.storeEarly(ctx, ep, wr)
-	}
-	if err := wr.w.Commit(ctx, wr.key); err != nil {
+	if err := s.durable(ctx, wr); err != nil {
 		return nil, s.storageErr(err)
 	}
 	committed = true
@@ -229,12 +236,14 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 // acknowledged only once both are durable. The index marks the blob unsettled in the same
 // transaction until it is durable, so that a crash in between leaves a row the startup check
 // (Sweep) verifies against its blob and removes if the blob is not whole; if the blob cannot be
-// made durable, the row is removed at once. The caller holds the SOP Instance UID's lock.
-func (s *Service) storeEarly(ctx context.Context, ep index.EarlyPutter, wr *written) (*StoreResult, error) {
+// made durable, the row is removed at once. If the index holds the SOP Instance UID already, it
+// returns that instance instead, the new blob durable and not indexed, for the caller's duplicate
+// policy. The caller holds the SOP Instance UID's lock.
+func (s *Service) storeEarly(ctx context.Context, ep index.EarlyPutter, wr *written) (*StoreResult, *index.Stored, error) {
 	rec := wr.rec
 	rec.BlobKey = wr.key
 	synced := make(chan error, 1)
-	go func() { synced <- wr.w.Commit(ctx, wr.key) }()
+	go func() { synced <- s.durable(ctx, wr) }()
 	st, err := ep.PutUnsettled(ctx, rec)
 	if berr := <-synced; berr != nil {
 		if err == nil {
@@ -245,17 +254,28 @@ func (s *Service) storeEarly(ctx context.Context, ep index.EarlyPutter, wr *writ
 			}
 		}
 		s.deleteBlob(wr.key)
-		return nil, s.storageErr(berr)
+		return nil, nil, s.storageErr(berr)
 	}
 	if err != nil {
-		s.deleteBlob(wr.key)
-		if errors.Is(err, index.ErrExists) && st != nil && st.SHA256 == rec.SHA256 {
-			return &StoreResult{Outcome: Duplicate, Instance: st}, nil
+		if errors.Is(err, index.ErrExists) && st != nil {
+			return nil, st, err // the blob is durable: the caller applies the duplicate policy
 		}
-		return nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
+		s.deleteBlob(wr.key)
+		return nil, nil, fmt.Errorf("%w: index: %w", ErrUnavailable, err)
 	}
 	ep.Settle(wr.key)
-	return &StoreResult{Outcome: Stored, Instance: st}, nil
+	return &StoreResult{Outcome: Stored, Instance: st}, nil, nil
+}
+
+// storeExisting applies the duplicate policy to rec, whose blob is durable but not indexed, when
+// old holds its SOP Instance UID: an identical re-send is a Duplicate (the new blob removed);
+// other content goes by the policy (storeOver). The caller holds the SOP Instance UID's lock.
+func (s *Service) storeExisting(ctx context.Context, rec *index.Record, old *index.Stored) (*StoreResult, error) {
+	if old.SHA256 == rec.SHA256 {
+		s.deleteBlob(rec.BlobKey)
+		return &StoreResult{Outcome: Duplicate, Instance: old}, nil
+	}
+	return s.storeOver(ctx, rec, old)
 }
 
 // storeOver indexes rec, whose blob is durable, when old, an instance with its SOP Instance UID
@@ -295,25 +315,35 @@ type written struct {
 	w       blob.Writer
 	key     string // the key the blob is committed under
 	inPlace bool   // written under key (blob.InPlaceCreator)
-	rec     *index.Record
+	// deferred: Commit does not make the blob durable; blob.BulkSyncer.SyncAll does (batches)
+	deferred bool
+	rec      *index.Record
 }
 
 // create starts a blob: in place under a new key where the store can (no link or rename to
-// make durable after the data), else a temporary one.
-func (s *Service) create(ctx context.Context) (blob.Writer, string, bool, error) {
-	key := s.keys.New()
+// make durable after the data), else a temporary one. With deferred (batches), a store that
+// syncs many blobs at once (blob.BulkSyncer) writes one whose Commit does not sync it: the
+// batch's SyncAll does; the written's deferred says whether that happened.
+func (s *Service) create(ctx context.Context, deferred bool) (w blob.Writer, key string, inPlace, isDeferred bool, err error) {
+	key = s.keys.New()
+	if bs, ok := s.blobs.(blob.BulkSyncer); ok && deferred {
+		w, err := bs.CreateDeferred(ctx, key)
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return w, key, true, true, err
+		}
+	}
 	if ip, ok := s.blobs.(blob.InPlaceCreator); ok {
 		w, err := ip.CreateAt(ctx, key)
-		return w, key, true, err
+		return w, key, true, false, err
 	}
-	w, err := s.blobs.Create(ctx)
-	return w, key, false, err
+	w, err = s.blobs.Create(ctx)
+	return w, key, false, false, err
 }
 
 // write checks req, streams it into a new blob while reading its header, and builds its index
 // record (without the blob key). On error nothing is left behind; otherwise the caller commits
 // or aborts the blob.
-func (s *Service) write(ctx context.Context, req StoreRequest) (*written, error) {
+func (s *Service) write(ctx context.Context, req StoreRequest, deferred bool) (*written, error) {
 	if err := uid.Validate(req.SOPInstanceUID); err != nil {
 		return nil, fmt.Errorf("%w: SOP Instance UID: %w", ErrInvalid, err)
 	}
@@ -324,7 +354,7 @@ func (s *Service) write(ctx context.Context, req StoreRequest) (*written, error)
 		return nil, fmt.Errorf("%w: transfer syntax: %w", ErrInvalid, err)
 	}
 	req = s.compress(ctx, req)
-	w, key, inPlace, err := s.create(ctx)
+	w, key, inPlace, isDeferred, err := s.create(ctx, deferred)
 	if err != nil {
 		return nil, s.storageErr(err)
 	}
@@ -338,7 +368,7 @@ func (s *Service) write(ctx context.Context, req StoreRequest) (*written, error)
 	// allocating (and zeroing) one per store costs more than the rest of a small store.
 	bw, _ := s.bufs.Get().(*bufio.Writer)
 	if bw == nil {
-		bw = bufio.NewWriterSize(w, 256<<10)
+		bw = bufio.NewWriterSize(w, 128<<10)
 	} else {
 		bw.Reset(w)
 	}
@@ -406,7 +436,24 @@ func (s *Service) write(ctx context.Context, req StoreRequest) (*written, error)
 	rec.Size = cw.n
 	copy(rec.SHA256[:], cw.h.Sum(nil))
 	ok = true
-	return &written{w: w, key: key, inPlace: inPlace, rec: rec}, nil
+	return &written{w: w, key: key, inPlace: inPlace, deferred: isDeferred, rec: rec}, nil
+}
+
+// durable commits wr's blob and makes it durable: its Commit, or for a blob whose store syncs
+// many at once, Commit then the store's SyncAll (shared with the stores running at the same
+// time). If SyncAll fails, the blob is removed.
+func (s *Service) durable(ctx context.Context, wr *written) error {
+	if err := wr.w.Commit(ctx, wr.key); err != nil {
+		return err
+	}
+	if !wr.deferred {
+		return nil
+	}
+	if err := s.blobs.(blob.BulkSyncer).SyncAll(ctx); err != nil {
+		s.deleteBlob(wr.key)
+		return err
+	}
+	return nil
 }
 
 func (s *Service) deleteBlob(key string) {

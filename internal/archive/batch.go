@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/lightbox-pacs/lightbox/internal/blob"
 	"github.com/lightbox-pacs/lightbox/internal/index"
 )
 
@@ -47,7 +48,7 @@ type BatchResult struct {
 // Add writes req into the batch and returns its position in the batch (the index of its
 // result). A request that cannot be written fails here (and takes no position).
 func (b *Batch) Add(ctx context.Context, req StoreRequest) (int, error) {
-	wr, err := b.s.write(ctx, req)
+	wr, err := b.s.write(ctx, req, true)
 	if err != nil {
 		return -1, err
 	}
@@ -84,7 +85,7 @@ func (b *Batch) AddFileAt(ctx context.Context, pos int, r io.Reader, source stri
 	if err != nil {
 		return err
 	}
-	wr, err := b.s.write(ctx, req)
+	wr, err := b.s.write(ctx, req, true)
 	if err != nil {
 		return err
 	}
@@ -132,7 +133,10 @@ func (b *Batch) Commit(ctx context.Context) []BatchResult {
 	b.mu.Unlock()
 	s := b.s
 	res := make([]BatchResult, len(items))
-	// Blobs first: durable before any index row refers to them.
+	// Blobs first: durable before any index row refers to them. Blobs the store syncs together
+	// (blob.BulkSyncer) are finished here and made durable by one SyncAll below: far cheaper
+	// than a sync per blob and per directory for a batch of hundreds.
+	bulk := false
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(syncers, len(items)) {
@@ -142,6 +146,9 @@ func (b *Batch) Commit(ctx context.Context) []BatchResult {
 				if wr == nil {
 					continue
 				}
+				if wr.deferred {
+					continue // committed and synced below
+				}
 				if err := wr.w.Commit(ctx, wr.key); err != nil {
 					res[i].Err = s.storageErr(err)
 					continue
@@ -150,11 +157,31 @@ func (b *Batch) Commit(ctx context.Context) []BatchResult {
 			}
 		})
 	}
-	for i := range items {
+	for i, wr := range items {
+		if wr != nil && wr.deferred {
+			bulk = true
+			if err := wr.w.Commit(ctx, wr.key); err != nil {
+				res[i].Err = s.storageErr(err)
+				continue
+			}
+			wr.rec.BlobKey = wr.key
+			continue
+		}
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	if bulk {
+		if err := s.blobs.(blob.BulkSyncer).SyncAll(ctx); err != nil {
+			err = s.storageErr(err)
+			for i, wr := range items {
+				if wr != nil && wr.deferred && res[i].Err == nil {
+					res[i].Err = err
+					s.deleteBlob(wr.key)
+				}
+			}
+		}
+	}
 	var recs []*index.Record
 	var pos []int
 	for i, wr := range items {

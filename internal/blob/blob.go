@@ -66,6 +66,19 @@ type InPlaceCreator interface {
 	CreateAt(ctx context.Context, key string) (Writer, error)
 }
 
+// BulkSyncer is implemented by stores that can make many new objects durable with one call
+// that costs about as much as syncing one (on a filesystem: one sync of the whole filesystem
+// instead of one per file and directory). CreateDeferred starts an object written in place under
+// key, as InPlaceCreator.CreateAt does, whose Commit only finishes writing it: the object is
+// durable once a SyncAll that started after its Commit has returned nil, and not before (a crash
+// may lose or truncate it; recovery is the caller's, as for CreateAt). A store that cannot do
+// this on the running system returns an error wrapping errors.ErrUnsupported from
+// CreateDeferred, and the caller syncs object by object instead.
+type BulkSyncer interface {
+	CreateDeferred(ctx context.Context, key string) (Writer, error)
+	SyncAll(ctx context.Context) error
+}
+
 // Syncer is implemented by stores that can make an object written earlier durable (data, size
 // and name) without rewriting it: the startup check of objects whose durability was not
 // recorded before a crash (the data read back may still be only in the page cache).

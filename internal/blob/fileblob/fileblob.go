@@ -16,6 +16,12 @@
 // returns, so an acknowledged object survives a crash. A crash before Commit returns leaves at
 // most a temporary file, which Sweep removes.
 //
+// While an object is written, the kernel is asked to start writing each completed stretch of
+// writebackChunk bytes to the device (sync_file_range(2) on Linux), so that the data of a large
+// object is mostly on the device by the time Commit syncs it: Commit then waits for the tail
+// only. Measured on a virtio disk with 525 KB objects arriving at network speed, the final
+// fdatasync went from about 0.5 ms to 0.2 ms.
+//
 // CreateAt (blob.InPlaceCreator) writes a new object directly under its key instead: the key's
 // directory is synced while the data is still being written (concurrent commits in one
 // directory share that sync), and Commit only has to sync the object's data, with no link,
@@ -60,9 +66,11 @@ const (
 	// it, Create refuses new objects, leaving room for commits in flight, the index and logs.
 	DefaultMinFreeBytes = 64 << 20
 
-	tmpDir   = "tmp"
-	filePerm = 0o640
-	dirPerm  = 0o750
+	tmpDir = "tmp"
+	// writebackChunk is how much written data makes the writer start its writeback.
+	writebackChunk = 128 << 10
+	filePerm       = 0o640
+	dirPerm        = 0o750
 )
 
 // Options configure a Store. The zero value is the safe default.
@@ -105,11 +113,20 @@ type Store struct {
 	// CreateAt makes and syncs each once; Delete forgets those it removes (under treeMu).
 	dirs   sync.Map
 	closed atomic.Bool
+	// fsSync coordinates SyncAll's shared filesystem syncs.
+	fsSync struct {
+		mu        sync.Mutex
+		requested uint64        // calls so far (a counter)
+		done      uint64        // calls covered by the last completed sync
+		running   chan struct{} // closed when the sync in flight completes; nil if none
+		err       error         // error of the last completed sync
+	}
 }
 
 var (
 	_ blob.Store          = (*Store)(nil)
 	_ blob.InPlaceCreator = (*Store)(nil)
+	_ blob.BulkSyncer     = (*Store)(nil)
 )
 
 // Open opens the store in dir, creating dir and its sentinel if dir does not exist. An existing
@@ -380,6 +397,76 @@ func (s *Store) keyDir(key string) (*keyDir, error) {
 // lists it and Open opens it before Commit, which is the caller's concern (the archive refers
 // to a key only once it is committed). A key that exists already fails with fs.ErrExist.
 func (s *Store) CreateAt(ctx context.Context, key string) (blob.Writer, error) {
+	return s.createAt(ctx, key, false)
+}
+
+// CreateDeferred starts a new object written in place under key whose Commit neither syncs its
+// data nor its directory: SyncAll (one sync of the whole filesystem, syncfs(2)) makes it durable,
+// together with every other object committed before. It fails with errors.ErrUnsupported where
+// the system has no syncfs.
+func (s *Store) CreateDeferred(ctx context.Context, key string) (blob.Writer, error) {
+	if !haveSyncFS {
+		return nil, fmt.Errorf("fileblob: deferred sync: %w", errors.ErrUnsupported)
+	}
+	return s.createAt(ctx, key, true)
+}
+
+// SyncAll makes every object committed so far durable, with their names: one syncfs(2) of the
+// store's filesystem, which writes out every dirty page and inode of that filesystem (also those
+// of other files on it) and, since Linux 5.8, reports any write-back error the filesystem has
+// had since the previous call.
+//
+// Concurrent calls share syncs: a call returns once a sync that started after the call began
+// has completed, so that callers arriving while a sync runs wait for one more, together.
+func (s *Store) SyncAll(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("fileblob: sync: %w", err)
+	}
+	if err := s.checkSentinel(); err != nil {
+		return err
+	}
+	g := &s.fsSync
+	g.mu.Lock()
+	g.requested++
+	n := g.requested
+	for {
+		if g.done >= n {
+			err := g.err
+			g.mu.Unlock()
+			return err
+		}
+		if wait := g.running; wait != nil {
+			g.mu.Unlock()
+			<-wait
+			g.mu.Lock()
+			continue
+		}
+		target := g.requested
+		done := make(chan struct{})
+		g.running = done
+		g.mu.Unlock()
+		err := s.syncAll()
+		g.mu.Lock()
+		g.running = nil
+		g.done, g.err = target, err
+		close(done)
+	}
+}
+
+// syncAll syncs the store's filesystem once.
+func (s *Store) syncAll() error {
+	f, err := s.root.Open(".")
+	if err != nil {
+		return ioErr("sync", err)
+	}
+	defer f.Close()
+	if err := syncFS(f); err != nil {
+		return ioErr("sync", err)
+	}
+	return nil
+}
+
+func (s *Store) createAt(ctx context.Context, key string, deferred bool) (blob.Writer, error) {
 	if !blob.ValidKey(key) {
 		return nil, fmt.Errorf("fileblob: create %q: %w", key, blob.ErrInvalidKey)
 	}
@@ -409,8 +496,8 @@ func (s *Store) CreateAt(ctx context.Context, key string) (blob.Writer, error) {
 		}
 		return nil, ioErr("create", err)
 	}
-	w := &writer{s: s, f: f, name: key, inPlace: true, dir: d, entry: d.added(), dirSynced: make(chan error, 1)}
-	if s.dirSync {
+	w := &writer{s: s, f: f, name: key, inPlace: true, deferred: deferred, dir: d, entry: d.added(), dirSynced: make(chan error, 1)}
+	if s.dirSync && !deferred {
 		// Make the new name durable while the data is written.
 		go func() { w.dirSynced <- d.syncTo(s, w.entry) }()
 	} else {
@@ -481,10 +568,13 @@ type writer struct {
 	name string   // temporary file (or the key, in place), relative to the root
 	err  error    // first write error: Commit refuses a partial object
 	done bool     // committed, failed to commit, or aborted
+	off  int64    // bytes written
+	wb   int64    // offset up to which writeback has been started
 
 	// Written in place (CreateAt): the key's directory, the entry's number in it, and the
 	// outcome of the directory sync started at creation.
 	inPlace   bool
+	deferred  bool // CreateDeferred: Commit does not sync (SyncAll does)
 	dir       *keyDir
 	entry     uint64
 	dirSynced chan error
@@ -495,11 +585,15 @@ func (w *writer) Write(p []byte) (int, error) {
 		return 0, fmt.Errorf("fileblob: write: %w", os.ErrClosed)
 	}
 	n, err := w.f.Write(p)
+	w.off += int64(n)
 	if err != nil {
 		err = ioErr("write", err)
 		if w.err == nil {
 			w.err = err
 		}
+	} else if w.off-w.wb >= writebackChunk {
+		startWriteback(w.f, w.wb, w.off-w.wb)
+		w.wb = w.off
 	}
 	return n, err
 }
@@ -534,6 +628,14 @@ func (w *writer) commit(ctx context.Context, key string) error {
 	}
 	if err := w.s.checkSentinel(); err != nil {
 		return err
+	}
+	if w.deferred {
+		f := w.f
+		w.f = nil
+		if err := f.Close(); err != nil {
+			return ioErr("commit: close", err)
+		}
+		return nil
 	}
 	if w.inPlace {
 		// The name is synced by the directory sync started at creation; the data (and the

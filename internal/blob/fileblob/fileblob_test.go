@@ -693,6 +693,58 @@ func TestCreateAt(t *testing.T) {
 	wg.Wait()
 }
 
+// TestCreateDeferred: objects written for a bulk sync are readable once committed, become
+// durable with one SyncAll, are removed by Abort, and SyncAll fails like any operation once the
+// store's directory is gone. Large objects cross the writeback threshold.
+func TestCreateDeferred(t *testing.T) {
+	if !haveSyncFS {
+		t.Skip("no syncfs(2) on this system: CreateDeferred is unsupported")
+	}
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := open(t, dir, Options{Init: true})
+	var keys blob.Keys
+	want := map[string]string{}
+	for i := range 20 {
+		k := keys.New()
+		w, err := s.CreateDeferred(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := strings.Repeat(k, 1+i*1000) // up to ~600 KB
+		if _, err := w.Write([]byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		want[k] = body
+	}
+	k := keys.New()
+	w, _ := s.CreateDeferred(ctx, k)
+	w.Write([]byte("aborted"))
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for k, body := range want {
+		if got := readAll(t, s, k); got != body {
+			t.Fatalf("%s: read %d bytes, want %d", k, len(got), len(body))
+		}
+	}
+	if _, err := s.Open(ctx, k); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("Open after Abort: %v", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncAll(ctx); !errors.Is(err, blob.ErrUnavailable) {
+		t.Fatalf("SyncAll with the store's directory removed: %v, want blob.ErrUnavailable", err)
+	}
+}
+
 func readAll(t *testing.T, s *Store, key string) string {
 	t.Helper()
 	o, err := s.Open(t.Context(), key)
