@@ -64,6 +64,10 @@ type Reader struct {
 	done     bool
 	err      error // sticky
 	consumed int64
+	// clean is how many of the next unread bytes are known to be the current part's content
+	// (scanned already, no delimiter among them), so that a Read given less than a scan found
+	// does not scan them again.
+	clean int
 }
 
 // NewReader returns a reader of the body r whose Content-Type is contentType. It fails with
@@ -153,6 +157,7 @@ func (r *Reader) NextPart() (*Part, error) {
 		}
 	}
 	r.cur = nil
+	r.clean = 0
 	if r.done {
 		return nil, io.EOF
 	}
@@ -309,6 +314,13 @@ func (p *Part) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
+	if r.clean > 0 {
+		buf, _ := r.br.Peek(min(len(b), r.clean)) // buffered already: no error
+		n := copy(b, buf)
+		r.discard(n)
+		r.clean -= n
+		return n, nil
+	}
 	need := len(r.delim) + 2 + maxPadding + 2
 	buf, perr := r.br.Peek(need)
 	if n := r.br.Buffered(); n > len(buf) {
@@ -358,6 +370,7 @@ func (p *Part) Read(b []byte) (int, error) {
 	}
 	n := copy(b, buf[:limit])
 	r.discard(n)
+	r.clean = limit - n
 	return n, nil
 }
 

@@ -277,3 +277,42 @@ func TestFraming(t *testing.T) {
 		t.Fatalf("after the last part: %v", err)
 	}
 }
+
+// TestMultipartSmallReads: parts read a few bytes at a time (the reader then hands out content
+// it has scanned already without scanning it again) come out whole, boundary lookalikes
+// included, whatever the read size.
+func TestMultipartSmallReads(t *testing.T) {
+	big := strings.Repeat("\r\n--", 5000) + strings.Repeat("pixel data ", 20000)
+	parts := []part{{dicomweb.MediaDICOM, big}, {dicomweb.MediaDICOM, "short"}, {dicomweb.MediaDICOM, big[:70000]}}
+	ctype, body := build(t, parts)
+	for _, size := range []int{1, 7, 4096, 100 << 10} {
+		r, err := dicomweb.NewReader(bytes.NewReader(body), ctype, dicomweb.ReaderLimits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range parts {
+			p, err := r.NextPart()
+			if err != nil {
+				t.Fatalf("read size %d, part %d: %v", size, i, err)
+			}
+			var got bytes.Buffer
+			buf := make([]byte, size)
+			for {
+				n, err := p.Read(buf)
+				got.Write(buf[:n])
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("read size %d, part %d: %v", size, i, err)
+				}
+			}
+			if got.String() != parts[i].body {
+				t.Fatalf("read size %d, part %d: got %d bytes, want %d", size, i, got.Len(), len(parts[i].body))
+			}
+		}
+		if _, err := r.NextPart(); err != io.EOF {
+			t.Fatalf("read size %d: after the last part: %v", size, err)
+		}
+	}
+}
