@@ -67,7 +67,7 @@ if [ -z "${IN_NETNS:-}" ]; then
   sed -i 's/: "${TARGET_HTTP_BASE:=/: "${TARGET_HTTP_BASE=/' "$H/lib.sh"
   echo "== generate (harness gen.sh, GEN_SCALE=1) into $WORK/data"
   BENCH_ROOT=$WORK GEN_SCALE=1 "$H/gen.sh"
-  if [ "$BIG" -gt 50000 ]; then
+  if [ "$BIG" -gt 50000 ] && [[ " $PHASES " == *" big "* ]]; then   # only when the big phase runs
     want="-patients $(( (BIG - 50000) / 40 )) -studies 2 -series 2 -instances 10 -rows 64 -cols 64 -seed 4 -pidprefix BIG"
     if [ "$(cat "$WORK/data/big/.params" 2>/dev/null)" != "$want" ]; then
       echo "== generate $((BIG - 50000)) small instances into $WORK/data/big"
