@@ -193,6 +193,25 @@ func File(f *dicom.File, to string, opts Options) (*dicom.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// File Meta elements (group 0002) some senders leave in the data set are dropped from the
+	// result, whose File Meta is where they belong: a Part 10 file with them in its data set
+	// would not read back as written (dicom.ErrMetaInDataset).
+	var misplaced []tag.Tag
+	for _, e := range ds.Elements {
+		if g := e.Tag.Group(); g == 0x0002 {
+			misplaced = append(misplaced, e.Tag)
+		} else if g > 0x0002 {
+			break // sorted
+		}
+	}
+	if len(misplaced) > 0 {
+		if ds == f.Dataset {
+			ds = ds.Clone() // the caller's data set stays as it is
+		}
+		for _, t := range misplaced {
+			ds.Remove(t)
+		}
+	}
 	out := *f
 	out.Dataset = ds
 	out.Syntax = dicom.SyntaxOf(to)

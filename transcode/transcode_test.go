@@ -13,6 +13,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/codec/codecs"
 	"github.com/lightbox-pacs/lightbox/dicom"
 	"github.com/lightbox-pacs/lightbox/dicom/tag"
+	"github.com/lightbox-pacs/lightbox/dicom/vr"
 	"github.com/lightbox-pacs/lightbox/internal/corpustest"
 	"github.com/lightbox-pacs/lightbox/transcode"
 )
@@ -175,4 +176,35 @@ func px(f *dicom.File, n int) []byte {
 		return nil
 	}
 	return e.Value[:n]
+}
+
+// TestFileDropsMetaInDataset: File Meta elements a sender left in the data set are dropped from
+// the converted file (which then writes and reads back), and the caller's data set keeps them.
+func TestFileDropsMetaInDataset(t *testing.T) {
+	ds := dicom.NewDataset()
+	ds.SetString(tag.ImplementationVersionName, vr.SH, "SENDER")
+	ds.SetString(tag.SOPClassUID, vr.UI, "1.2.840.10008.5.1.4.1.1.7")
+	ds.SetString(tag.SOPInstanceUID, vr.UI, "1.2.3.4")
+	ds.SetString(tag.PatientID, vr.LO, "P1")
+	f := &dicom.File{Dataset: ds, Syntax: dicom.SyntaxOf(dicom.ImplicitVRLittleEndian)}
+	for _, to := range []string{dicom.ImplicitVRLittleEndian, dicom.ExplicitVRLittleEndian, dicom.ExplicitVRBigEndian} {
+		out, err := transcode.File(f, to, transcode.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := dicom.Write(&buf, out, dicom.WriteOptions{}); err != nil {
+			t.Fatalf("to %s: %v", to, err)
+		}
+		back, err := dicom.Parse(buf.Bytes(), dicom.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Dataset.Has(tag.ImplementationVersionName) || back.Dataset.String(tag.PatientID) != "P1" {
+			t.Fatalf("to %s: data set read back: %v", to, back.Dataset.Elements)
+		}
+	}
+	if !ds.Has(tag.ImplementationVersionName) {
+		t.Fatal("the caller's data set lost its group 0002 element")
+	}
 }

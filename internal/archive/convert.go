@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/lightbox-pacs/lightbox/dicom"
-	"github.com/lightbox-pacs/lightbox/dicom/tag"
 	"github.com/lightbox-pacs/lightbox/internal/index"
 	"github.com/lightbox-pacs/lightbox/transcode"
 )
@@ -36,20 +35,6 @@ func (s *Service) Convert(ctx context.Context, st *index.Stored, to string, limi
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	// Some senders put File Meta elements (group 0002) in the data set; they are kept as
-	// received, but a Part 10 file with them in its data set would not read back as written
-	// (dicom.ErrMetaInDataset): the File Meta written with the result replaces them.
-	var misplaced []tag.Tag
-	for _, e := range f.Dataset.Elements {
-		if g := e.Tag.Group(); g == 0x0002 {
-			misplaced = append(misplaced, e.Tag)
-		} else if g > 0x0002 {
-			break // sorted
-		}
-	}
-	for _, t := range misplaced {
-		f.Dataset.Remove(t)
 	}
 	out, err := transcode.File(f, to, opts)
 	if err != nil {
