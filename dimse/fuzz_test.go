@@ -18,6 +18,7 @@ import (
 	"github.com/lightbox-pacs/lightbox/dimse/pdu"
 	"github.com/lightbox-pacs/lightbox/dimse/ul"
 	"github.com/lightbox-pacs/lightbox/internal/fuzzbudget"
+	"github.com/lightbox-pacs/lightbox/internal/memconn"
 )
 
 // seedCommands are command sets of every command field, with the elements each one carries.
@@ -120,52 +121,6 @@ type pipeAddr struct{}
 
 func (pipeAddr) Network() string { return "pipe" }
 func (pipeAddr) String() string  { return "pipe" }
-
-// fuzzConn is the server's end of a connection to a peer that sends r and closes its side, and
-// reads whatever the server sends. Unlike net.Pipe, its reads and writes never block: no
-// goroutine of the peer runs, so what the server does depends less on scheduling, and the
-// fuzzer finds less coverage that is only another interleaving (each new input it then spends
-// seconds minimising).
-type fuzzConn struct {
-	mu     sync.Mutex
-	r      *bytes.Reader
-	closed bool
-	done   chan struct{} // closed by Close
-}
-
-func (c *fuzzConn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return 0, net.ErrClosed
-	}
-	return c.r.Read(p)
-}
-
-func (c *fuzzConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return 0, net.ErrClosed
-	}
-	return len(p), nil
-}
-
-func (c *fuzzConn) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.closed {
-		c.closed = true
-		close(c.done)
-	}
-	return nil
-}
-
-func (c *fuzzConn) LocalAddr() net.Addr              { return pipeAddr{} }
-func (c *fuzzConn) RemoteAddr() net.Addr             { return pipeAddr{} }
-func (c *fuzzConn) SetDeadline(time.Time) error      { return nil }
-func (c *fuzzConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *fuzzConn) SetWriteDeadline(time.Time) error { return nil }
 
 // Presentation context IDs of fuzzRQ.
 const (
@@ -281,7 +236,7 @@ func fuzzMux(wg *sync.WaitGroup) *ServeMux {
 	return m
 }
 
-// FuzzServer sends arbitrary bytes after a valid A-ASSOCIATE-RQ to a Server over a fuzzConn: the
+// FuzzServer sends arbitrary bytes after a valid A-ASSOCIATE-RQ to a Server over a memconn.Conn: the
 // server must not panic, must be done with the connection within a deadline, and every
 // goroutine it started must return. (dimse/ul fuzzes the acceptor's state machine alone; this
 // goes through the DIMSE layer: message reassembly, handlers, responses, C-CANCEL, C-GET
@@ -338,14 +293,14 @@ func FuzzServer(f *testing.F) {
 				Limits: pdu.Limits{MaxPDataLength: fuzzMaxPDU, MaxAssociateLength: 1 << 16}},
 			MaxDataSetSize: 64 << 10,
 		}
-		conn := &fuzzConn{r: bytes.NewReader(append(bytes.Clone(rq), in...)), done: make(chan struct{})}
+		conn := memconn.New(append(bytes.Clone(rq), in...))
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(newPipeListener(conn)) }()
 		// The peer's side ends with the input: the server must be done with the connection by
 		// itself. (Shutting it down before, as soon as the input is read, makes what runs depend
 		// on scheduling; shutdown_test.go covers Shutdown during a request.)
 		select {
-		case <-conn.done:
+		case <-conn.Done():
 		case <-time.After(5 * time.Second):
 			t.Fatalf("the server has not closed the connection 5 s after the input ended; input %x", in)
 		}

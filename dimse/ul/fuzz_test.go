@@ -6,12 +6,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lightbox-pacs/lightbox/dimse/pdu"
+	"github.com/lightbox-pacs/lightbox/internal/memconn"
 )
 
 func mustPDU(p pdu.PDU) []byte {
@@ -23,7 +22,7 @@ func mustPDU(p pdu.PDU) []byte {
 }
 
 // FuzzAcceptor feeds any byte sequence, typically a sequence of PDUs, to
-// an acceptor over a fuzzConn: it must not panic, must finish within a
+// an acceptor over a memconn.Conn: it must not panic, must finish within a
 // short deadline, and its goroutines must return (goleak in TestMain).
 func FuzzAcceptor(f *testing.F) {
 	rq := mustPDU(fullRQ())
@@ -53,7 +52,7 @@ func FuzzAcceptor(f *testing.F) {
 	}
 	policy := testPolicy()
 	f.Fuzz(func(t *testing.T, in []byte) {
-		conn := &fuzzConn{r: bytes.NewReader(in)}
+		conn := memconn.New(in)
 		cfg := Config{
 			ARTIMTimeout: 20 * time.Millisecond,
 			IdleTimeout:  50 * time.Millisecond,
@@ -95,50 +94,3 @@ func FuzzAcceptor(f *testing.F) {
 		_ = conn.Close()
 	})
 }
-
-// fuzzConn is the acceptor's end of a connection to a peer that sends r, then closes its side,
-// and reads whatever the acceptor sends. Unlike net.Pipe, its reads and writes never block: no
-// goroutine of the peer runs, so what the acceptor does depends less on scheduling, and the
-// fuzzer finds less coverage that is only another interleaving (each new input it then spends
-// seconds minimising).
-type fuzzConn struct {
-	mu     sync.Mutex
-	r      *bytes.Reader
-	closed bool
-}
-
-func (c *fuzzConn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return 0, net.ErrClosed
-	}
-	return c.r.Read(p)
-}
-
-func (c *fuzzConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return 0, net.ErrClosed
-	}
-	return len(p), nil
-}
-
-func (c *fuzzConn) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
-	return nil
-}
-
-func (c *fuzzConn) LocalAddr() net.Addr              { return fuzzAddr{} }
-func (c *fuzzConn) RemoteAddr() net.Addr             { return fuzzAddr{} }
-func (c *fuzzConn) SetDeadline(time.Time) error      { return nil }
-func (c *fuzzConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *fuzzConn) SetWriteDeadline(time.Time) error { return nil }
-
-type fuzzAddr struct{}
-
-func (fuzzAddr) Network() string { return "fuzz" }
-func (fuzzAddr) String() string  { return "fuzz" }
