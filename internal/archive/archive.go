@@ -212,7 +212,7 @@ func (s *Service) Store(ctx context.Context, req StoreRequest) (*StoreResult, er
 	case !errors.Is(err, index.ErrNotFound):
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	if err := s.durable(ctx, wr); err != nil {
+	if err := wr.w.Commit(ctx, wr.key); err != nil {
 		return nil, s.storageErr(err)
 	}
 	committed = true
@@ -243,7 +243,7 @@ func (s *Service) storeEarly(ctx context.Context, ep index.EarlyPutter, wr *writ
 	rec := wr.rec
 	rec.BlobKey = wr.key
 	synced := make(chan error, 1)
-	go func() { synced <- s.durable(ctx, wr) }()
+	go func() { synced <- wr.w.Commit(ctx, wr.key) }()
 	st, err := ep.PutUnsettled(ctx, rec)
 	if berr := <-synced; berr != nil {
 		if err == nil {
@@ -437,23 +437,6 @@ func (s *Service) write(ctx context.Context, req StoreRequest, deferred bool) (*
 	copy(rec.SHA256[:], cw.h.Sum(nil))
 	ok = true
 	return &written{w: w, key: key, inPlace: inPlace, deferred: isDeferred, rec: rec}, nil
-}
-
-// durable commits wr's blob and makes it durable: its Commit, or for a blob whose store syncs
-// many at once, Commit then the store's SyncAll (shared with the stores running at the same
-// time). If SyncAll fails, the blob is removed.
-func (s *Service) durable(ctx context.Context, wr *written) error {
-	if err := wr.w.Commit(ctx, wr.key); err != nil {
-		return err
-	}
-	if !wr.deferred {
-		return nil
-	}
-	if err := s.blobs.(blob.BulkSyncer).SyncAll(ctx); err != nil {
-		s.deleteBlob(wr.key)
-		return err
-	}
-	return nil
 }
 
 func (s *Service) deleteBlob(key string) {

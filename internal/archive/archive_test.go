@@ -24,9 +24,15 @@ import (
 
 func open(t *testing.T, opts archive.Options) (*archive.Service, string) {
 	t.Helper()
+	idx, blobs, dir := openStores(t)
+	return archive.New(idx, blobs, opts), dir
+}
+
+// openStores opens an empty index and blob store in t.TempDir(), closed when t ends.
+func openStores(t *testing.T) (*sqlite.DB, *fileblob.Store, string) {
+	t.Helper()
 	dir := t.TempDir()
-	ctx := context.Background()
-	idx, err := sqlite.Open(ctx, filepath.Join(dir, "index.db"), sqlite.Options{})
+	idx, err := sqlite.Open(context.Background(), filepath.Join(dir, "index.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +41,7 @@ func open(t *testing.T, opts archive.Options) (*archive.Service, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idx.Close(); blobs.Close() })
-	return archive.New(idx, blobs, opts), dir
+	return idx, blobs, dir
 }
 
 // request turns a corpus file into a store request carrying its data set bytes.

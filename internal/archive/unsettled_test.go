@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/lightbox-pacs/lightbox/internal/archive"
-	"github.com/lightbox-pacs/lightbox/internal/blob/fileblob"
 	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
 )
 
@@ -21,17 +20,8 @@ func (crashedIndex) Settle(string) {}
 // an interruption, the startup sweep keeps the instances whose blob is whole and removes those
 // whose blob is missing or incomplete (never acknowledged), then forgets the marks.
 func TestSweepUnsettled(t *testing.T) {
-	dir := t.TempDir()
 	ctx := context.Background()
-	idx, err := sqlite.Open(ctx, filepath.Join(dir, "index.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := fileblob.Open(filepath.Join(dir, "instances"), fileblob.Options{Init: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idx.Close(); blobs.Close() })
+	idx, blobs, dir := openStores(t)
 	arc := archive.New(crashedIndex{idx}, blobs, archive.Options{})
 	var keys []string
 	for _, name := range files[:3] {

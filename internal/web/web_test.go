@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,10 +24,8 @@ import (
 	"github.com/lightbox-pacs/lightbox/dicom/vr"
 	"github.com/lightbox-pacs/lightbox/dicomweb"
 	"github.com/lightbox-pacs/lightbox/internal/archive"
-	"github.com/lightbox-pacs/lightbox/internal/blob/fileblob"
 	"github.com/lightbox-pacs/lightbox/internal/corpustest"
 	"github.com/lightbox-pacs/lightbox/internal/index"
-	"github.com/lightbox-pacs/lightbox/internal/index/sqlite"
 	"github.com/lightbox-pacs/lightbox/internal/web"
 )
 
@@ -66,17 +63,7 @@ type fixture struct {
 
 func openArchive(t *testing.T) *archive.Service {
 	t.Helper()
-	dir := t.TempDir()
-	idx, err := sqlite.Open(context.Background(), filepath.Join(dir, "index.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := fileblob.Open(filepath.Join(dir, "instances"), fileblob.Options{Init: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idx.Close(); blobs.Close() })
-	return archive.New(idx, blobs, archive.Options{})
+	return openArchivePolicy(t, archive.Reject)
 }
 
 func serve(t *testing.T, arc *archive.Service, opts web.Options) *httptest.Server {
