@@ -12,9 +12,9 @@ import (
 // CGO reports whether the codecs built on C libraries are part of this build.
 const CGO = true
 
-// cgoCodecs lists the codecs built on C libraries: OpenJPEG decodes JPEG 2000 and HTJ2K and
-// encodes JPEG 2000; OpenJPH, listed after it, adds the HTJ2K Lossless RPCL encoder; CharLS
-// decodes and encodes JPEG-LS.
+// cgoCodecs lists the codecs built on C libraries: OpenJPEG decodes and encodes JPEG 2000;
+// OpenJPH decodes HTJ2K (with OpenJPEG as its fallback, both in worker processes) and encodes
+// HTJ2K Lossless RPCL; CharLS decodes and encodes JPEG-LS.
 func cgoCodecs() []codec.Codec {
 	var out []codec.Codec
 	out = append(out, openjpeg.Codecs()...)

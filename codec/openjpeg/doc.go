@@ -55,4 +55,14 @@
 // same frames (bench/codec/cgo.sh). Reversible encoding of a 512×512 16-bit CT frame: 28
 // frames/s. HTJ2K is registered with OpenJPH's decoder in front (package openjph), which is about
 // twice as fast; this package is its fallback.
+//
+// # HT code-blocks
+//
+// The HT block decoder of OpenJPEG 2.5.0 (ht_dec.c, built with assertions) aborts the process
+// on some malformed code-block data. Decode, registered for .90 and .91, therefore walks the
+// marker segments first (HTCodeBlocks) and refuses a codestream that asks for HT code-blocks
+// (a CAP marker, or code-block style bit 6 or 7 in a COD or COC of the main or any tile-part
+// header); OpenJPEG's own decoder would otherwise decode them whatever the transfer syntax.
+// HTJ2K frames are decoded only in worker processes (packages openjph and isolate), with
+// DecodeUnchecked.
 package openjpeg

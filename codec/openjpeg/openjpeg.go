@@ -272,15 +272,31 @@ func Codecs() []codec.Codec {
 	return []codec.Codec{
 		{TransferSyntax: JPEG2000Lossless, Name: name, Decoder: dec, Encoder: codec.EncoderFunc(EncodeLossless)},
 		{TransferSyntax: JPEG2000, Name: name, Lossy: true, Decoder: dec, Encoder: codec.EncoderFunc(EncodeLossy)},
-		{TransferSyntax: HTJ2KLossless, Name: name, Decoder: dec},
-		{TransferSyntax: HTJ2KLosslessRPC, Name: name, Decoder: dec},
-		{TransferSyntax: HTJ2K, Name: name, Lossy: true, Decoder: dec},
 	}
 }
 
-// Decode decodes one frame of JPEG 2000 or HTJ2K: a bare codestream or a JP2 file. It checks
-// the SIZ marker segment against in before the library sees the data.
+// Decode decodes one frame of JPEG 2000 (transfer syntaxes .90 and .91): a bare codestream or
+// a JP2 file. It checks the SIZ marker segment against in before the library sees the data,
+// and refuses a codestream with High-Throughput code-blocks (HTCodeBlocks), which belongs to
+// an HTJ2K transfer syntax and is decoded out of process (package openjph).
 func Decode(dst, src []byte, in codec.Image) ([]byte, codec.Image, error) {
+	if err := in.Check(); err != nil {
+		return nil, in, fmt.Errorf("openjpeg: %w", err)
+	}
+	ht, err := HTCodeBlocks(src)
+	if err != nil {
+		return nil, in, fmt.Errorf("openjpeg: %w", err)
+	}
+	if ht {
+		return nil, in, fmt.Errorf("openjpeg: %w: HTJ2K code-blocks in a JPEG 2000 transfer syntax", codec.ErrCorrupt)
+	}
+	return DecodeUnchecked(dst, src, in)
+}
+
+// DecodeUnchecked decodes one frame of JPEG 2000 or HTJ2K like Decode, High-Throughput
+// code-blocks included. OpenJPEG 2.5.0 can stop the process on hostile HT code-block data
+// (see HTCodeBlocks): call it only in a process that may die, as package openjph does.
+func DecodeUnchecked(dst, src []byte, in codec.Image) ([]byte, codec.Image, error) {
 	if err := in.Check(); err != nil {
 		return nil, in, fmt.Errorf("openjpeg: %w", err)
 	}

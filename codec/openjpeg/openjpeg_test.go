@@ -29,12 +29,16 @@ func TestCorpus(t *testing.T) {
 	total := map[string]int{}
 	for _, r := range rows {
 		ts := r["transfer_syntax_uid"]
+		dec := Decode
+		if ts != JPEG2000Lossless && ts != JPEG2000 {
+			dec = DecodeUnchecked // HTJ2K, which Decode refuses
+		}
 		t.Run(r.File(), func(t *testing.T) {
 			frames, im, err := codectest.ReadFrames(corpustest.Path(dir, r.File()))
 			if r.Malformed() || !strings.HasPrefix(r["ref_status"], "ok") {
 				// Malformed: an error or a result, never a crash.
 				if err == nil {
-					_, _, err = codectest.DecodeFrames(Decode, frames, im)
+					_, _, err = codectest.DecodeFrames(dec, frames, im)
 				}
 				t.Logf("malformed/unreferenced row (%s): %v", r["ref_status"], err)
 				if r["pixel_sha256"] == "" {
@@ -45,7 +49,7 @@ func TestCorpus(t *testing.T) {
 				t.Fatalf("read: %v", err)
 			}
 			total[ts]++
-			got, out, err := codectest.DecodeFrames(Decode, frames, im)
+			got, out, err := codectest.DecodeFrames(dec, frames, im)
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}

@@ -26,8 +26,8 @@
 //
 // Measured on the corpus HTJ2K files, OpenJPH decodes about twice as fast as OpenJPEG 2.5.0:
 // CT 512×512×16 390 MB/s against 192, XA 1024×1024×16 375 against 172, RGB 640×480×8 204
-// against 90 (ojph_expand as a process: 77 and 94 MB/s on the grey ones). So DecodeHT, the
-// registered HTJ2K decoder, tries OpenJPH first and hands a frame to OpenJPEG when OpenJPH
+// against 90 (ojph_expand as a process: 77 and 94 MB/s on the grey ones). So DecodeHT tries
+// OpenJPH first and hands a frame to OpenJPEG when OpenJPH
 // cannot read it (JP2 wrapper, Bits Allocated other than 8 or 16, more than three components,
 // or a codestream OpenJPH rejects). Both check the SIZ marker segment in Go first (package
 // openjpeg's ParseSIZ and CheckSIZ). OpenJPH runs in resilient mode; irreversibly coded samples
@@ -35,4 +35,16 @@
 // reference hashes with either library; every native corpus frame the encoder takes (66)
 // round-trips bit-exact through OpenJPEG, OpenJPH and ojph_expand (which writes unsigned samples
 // only, so signed frames are compared clipped at 0 there).
+//
+// # Hostile input
+//
+// Both libraries, as Debian builds them, stop the process on some malformed HT code-block
+// data: random changes to a small valid codestream reach failed assertions within seconds
+// (OpenJPH: param_qcd::irrev_get_delta, param_qcd::get_Kmax, tile::parse_tile_header;
+// OpenJPEG: mel_init in ht_dec.c), and a few hundred bytes can keep OpenJPH busy for seconds.
+// Header checks in Go cannot rule that out. So the decoders Codecs registers run DecodeHT in
+// worker processes (package isolate): such a frame ends one worker, or is killed after its
+// time, and comes back as codec.ErrCorrupt; the server goes on. Package openjpeg in turn refuses
+// HT code-blocks in the JPEG 2000 syntaxes. The inputs that stopped a process are kept under
+// testdata/fuzz/FuzzDecode, and TestWorkerAbortIsAnError checks they still do.
 package openjph

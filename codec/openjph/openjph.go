@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/codec/isolate"
 	"github.com/lightbox-pacs/lightbox/codec/openjpeg"
 )
 
@@ -41,11 +42,15 @@ var decodeSyntaxes = []string{
 
 // Codecs returns the HTJ2K decoders (OpenJPH, about twice as fast as OpenJPEG; see the package
 // documentation) and the HTJ2K Lossless RPCL encoder.
+//
+// The decoders run in worker processes (package isolate): the HTJ2K block decoders of both
+// libraries abort their process on some hostile code-block data.
 func Codecs() []codec.Codec {
 	name := "OpenJPH " + Version
+	pool := isolate.NewPool(workerName)
 	var out []codec.Codec
 	for _, ts := range decodeSyntaxes {
-		c := codec.Codec{TransferSyntax: ts, Name: name, Lossy: ts == "1.2.840.10008.1.2.4.203", Decoder: codec.DecoderFunc(DecodeHT)}
+		c := codec.Codec{TransferSyntax: ts, Name: name, Lossy: ts == "1.2.840.10008.1.2.4.203", Decoder: codec.DecoderFunc(pool.Decode)}
 		if ts == HTJ2KLosslessRPCL {
 			c.Encoder = codec.EncoderFunc(Encode)
 		}
@@ -54,17 +59,24 @@ func Codecs() []codec.Codec {
 	return out
 }
 
+// workerName names the HTJ2K decoder to package isolate.
+const workerName = "htj2k"
+
+// In a worker process started by package isolate, init serves DecodeHT and never returns.
+func init() { isolate.Serve(workerName, DecodeHT) }
+
 // errLibrary marks the errors OpenJPH reports, after which OpenJPEG gets a try.
 var errLibrary = errors.New("openjph: the library failed")
 
-// DecodeHT decodes an HTJ2K frame with OpenJPH, and with OpenJPEG when OpenJPH cannot: a JP2
-// wrapper, Bits Allocated other than 8 and 16, or a codestream feature OpenJPH lacks (for
-// example code-blocks of the original JPEG 2000 coder mixed in). Header errors found before
-// either library runs are returned as they are.
+// DecodeHT decodes an HTJ2K frame in this process with OpenJPH, and with OpenJPEG when OpenJPH
+// cannot: a JP2 wrapper, Bits Allocated other than 8 and 16, or a codestream feature OpenJPH
+// lacks (for example code-blocks of the original JPEG 2000 coder mixed in). Header errors found
+// before either library runs are returned as they are. Hostile code-block data can stop the
+// process, so the codecs of Codecs run it in worker processes.
 func DecodeHT(dst, src []byte, in codec.Image) ([]byte, codec.Image, error) {
 	out, im, err := Decode(dst, src, in)
 	if err != nil && (errors.Is(err, errLibrary) || errors.Is(err, codec.ErrUnsupported)) {
-		return openjpeg.Decode(dst, src, in)
+		return openjpeg.DecodeUnchecked(dst, src, in)
 	}
 	return out, im, err
 }
