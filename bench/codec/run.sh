@@ -140,10 +140,13 @@ awk '
     name = $1; sub(/^BenchmarkDecode\//, "", name); sub(/-[0-9]+$/, "", name)
     for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s") v = $i
     if (name ~ /\/openjph$/) { sub(/\/openjph$/, "", name); jph[name] = v }
-    else if (name !~ /\/openjpeg$/) dec[name] = v
+    else if (name ~ /\/isolated$/) { sub(/\/isolated$/, "", name); iso[name] = v }
+    else if (name ~ /\/openjpeg$/) { sub(/\/openjpeg$/, "", name); ojp[name] = v }
+    else dec[name] = v
   }
-  # HTJ2K rows: OpenJPH (the HTJ2K decoder) and OpenJPEG (the fallback).
-  END { for (i = 1; i <= n; i++) { l = lbl[i]; v = (l in jph) ? jph[l] " / " dec[l] : dec[l]
+  # HTJ2K rows: OpenJPH in process, OpenJPH in a worker process (what the server runs), and
+  # OpenJPEG in process (the fallback).
+  END { for (i = 1; i <= n; i++) { l = lbl[i]; v = (l in jph) ? jph[l] " / " iso[l] " / " ojp[l] : dec[l]
     printf "%-26s %14s   %-16s %14s %12s\n", l, v, tl[i], mb[i], "-" } }' "$LOG/cgo.txt"
 
 echo
