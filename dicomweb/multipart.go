@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/textproto"
+	"strconv"
 	"strings"
 )
 
@@ -441,15 +442,24 @@ func NewFraming(partType string) *Framing {
 func (f *Framing) ContentType() string { return MultipartType(f.partType, f.boundary) }
 
 // Part returns what precedes the content of part i (from 0): its delimiter line, after a CRLF
-// unless it is the first part, and its Content-Type header field.
-func (f *Framing) Part(i int, contentType string) []byte {
-	b := make([]byte, 0, 2+2+len(f.boundary)+2+len("Content-Type: ")+len(contentType)+4)
+// unless it is the first part, and its header fields: Content-Length when length is not
+// negative, then Content-Type (in the order Writer writes them). A Content-Length lets a reader
+// take the content without searching it for the delimiter (RFC 2045 allows further header
+// fields in a part; readers that do not know one ignore it).
+func (f *Framing) Part(i int, contentType string, length int64) []byte {
+	b := make([]byte, 0, 2+2+len(f.boundary)+2+len("Content-Length: ")+20+2+len("Content-Type: ")+len(contentType)+4)
 	if i > 0 {
 		b = append(b, "\r\n"...)
 	}
 	b = append(b, "--"...)
 	b = append(b, f.boundary...)
-	b = append(b, "\r\nContent-Type: "...)
+	b = append(b, "\r\n"...)
+	if length >= 0 {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, length, 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "Content-Type: "...)
 	b = append(b, contentType...)
 	return append(b, "\r\n\r\n"...)
 }

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -233,7 +234,11 @@ func TestFraming(t *testing.T) {
 	contents := []string{"first\r\n--not a delimiter", "", "third"}
 	var got bytes.Buffer
 	for i, c := range contents {
-		got.Write(f.Part(i, dicomweb.MediaDICOM+"; transfer-syntax=1.2.840.10008.1.2.1"))
+		length := int64(len(c))
+		if i == 1 {
+			length = -1 // unknown: no Content-Length
+		}
+		got.Write(f.Part(i, dicomweb.MediaDICOM+"; transfer-syntax=1.2.840.10008.1.2.1", length))
 		got.WriteString(c)
 	}
 	got.Write(f.End())
@@ -247,8 +252,12 @@ func TestFraming(t *testing.T) {
 	if err := mw.SetBoundary(params["boundary"]); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range contents {
-		pw, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {dicomweb.MediaDICOM + "; transfer-syntax=1.2.840.10008.1.2.1"}})
+	for i, c := range contents {
+		h := textproto.MIMEHeader{"Content-Type": {dicomweb.MediaDICOM + "; transfer-syntax=1.2.840.10008.1.2.1"}}
+		if i != 1 {
+			h.Set("Content-Length", strconv.Itoa(len(c)))
+		}
+		pw, err := mw.CreatePart(h)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,6 +280,9 @@ func TestFraming(t *testing.T) {
 		b, err := io.ReadAll(p)
 		if err != nil || string(b) != c {
 			t.Fatalf("part %d: %q, %v; want %q", i, b, err, c)
+		}
+		if cl := p.Header.Get("Content-Length"); i != 1 && cl != strconv.Itoa(len(c)) {
+			t.Errorf("part %d: Content-Length %q, want %d", i, cl, len(c))
 		}
 	}
 	if _, err := r.NextPart(); err != io.EOF {

@@ -125,7 +125,7 @@ func (s *server) retrieve(level index.Level) http.HandlerFunc {
 		heads := make([][]byte, len(insts))
 		total := int64(len(fr.End()))
 		for i, st := range insts {
-			heads[i] = fr.Part(i, dicomweb.MediaDICOM+"; transfer-syntax="+st.TransferSyntaxUID)
+			heads[i] = fr.Part(i, dicomweb.MediaDICOM+"; transfer-syntax="+st.TransferSyntaxUID, st.Size)
 			total += int64(len(heads[i])) + st.Size
 		}
 		h.Set("Content-Type", fr.ContentType())
@@ -475,15 +475,18 @@ func (s *server) frames(w http.ResponseWriter, r *http.Request) {
 func (s *server) framesDirect(w http.ResponseWriter, r *http.Request, obj blob.Object, frames []archive.Frame, nums []int, root, partType string) {
 	fr := dicomweb.NewFraming(root)
 	total := int64(len(fr.End()))
+	heads := make([][]byte, len(nums))
 	for i, n := range nums {
-		total += int64(len(fr.Part(i, partType)))
+		var length int64
 		for _, rg := range frames[n-1].Ranges {
 			if rg.Offset < 0 || rg.Length < 0 || rg.Offset+rg.Length > obj.Size() {
 				s.fail(w, r, fmt.Errorf("%w: frame %d lies beyond the blob's %d bytes", archive.ErrUnavailable, n, obj.Size()))
 				return
 			}
-			total += rg.Length
+			length += rg.Length
 		}
+		heads[i] = fr.Part(i, partType, length)
+		total += int64(len(heads[i])) + length
 	}
 	w.Header().Set("Content-Type", fr.ContentType())
 	w.Header().Set("Content-Length", strconv.FormatInt(total, 10))
@@ -492,7 +495,7 @@ func (s *server) framesDirect(w http.ResponseWriter, r *http.Request, obj blob.O
 		return
 	}
 	for i, n := range nums {
-		if _, err := w.Write(fr.Part(i, partType)); err != nil {
+		if _, err := w.Write(heads[i]); err != nil {
 			s.abort(r, "frames", err)
 		}
 		for _, rg := range frames[n-1].Ranges {
