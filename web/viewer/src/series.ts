@@ -213,17 +213,35 @@ const concurrency = 6;
 /** The transfer syntaxes whose Part 10 files end with the native Pixel Data. */
 const streamSyntaxes = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1']);
 
-/** Splits a multipart/related body into parts as its chunks arrive. */
+/**
+ * Splits a multipart/related body into parts as its chunks arrive. A part whose header gives its
+ * Content-Length (Lightbox's do) is copied once, from the chunks into a buffer of its own,
+ * without searching its content for the delimiter; the others are gathered and searched. The
+ * chunks may be reused by the caller once push returns: what is kept is copied.
+ */
 export class MultipartStream {
   // A CRLF stands before the body, so that every delimiter, the first too, is CRLF--boundary.
-  private buf = new Uint8Array(1 << 20);
+  private buf = new Uint8Array(1 << 16);
+  /** The bytes of buf not consumed yet. */
   private start = 0;
   private len = 2;
-  /** Where the search for the end of the current part resumes. */
+  /** Whether start is in the content of a part without a Content-Length (else at a delimiter). */
+  private inBody = false;
+  /** Where the search for the end of that content resumes. */
   private scan = 0;
+  /** The part being filled to its Content-Length. */
+  private part: { content: Uint8Array; filled: number } | undefined;
+  private ended = false;
   private readonly delim: Uint8Array;
 
-  constructor(boundary: string) {
+  /**
+   * offset(length) says where in a new buffer the content of a part of that length begins, so
+   * that the caller can align what it takes from the part's end (the Pixel Data, as a typed array).
+   */
+  constructor(
+    boundary: string,
+    private readonly offset: (length: number) => number = () => 0,
+  ) {
     this.delim = new TextEncoder().encode(`\r\n--${boundary}`);
     this.buf[0] = 13;
     this.buf[1] = 10;
@@ -231,38 +249,127 @@ export class MultipartStream {
 
   /** Adds a chunk and returns the parts it completed (copies, owning their buffers). */
   push(chunk: Uint8Array): Uint8Array[] {
-    if (this.len + chunk.length > this.buf.length) {
+    const out: Uint8Array[] = [];
+    const rest = this.part ? this.fill(chunk, out) : chunk;
+    if (this.part || this.ended) return out;
+    this.append(rest);
+    this.parse(out);
+    return out;
+  }
+
+  /** Copies what it can of c into the part being filled; returns the rest of c. */
+  private fill(c: Uint8Array, out: Uint8Array[]): Uint8Array {
+    const p = this.part!;
+    const n = Math.min(c.length, p.content.length - p.filled);
+    p.content.set(c.subarray(0, n), p.filled);
+    p.filled += n;
+    if (p.filled === p.content.length) {
+      out.push(p.content);
+      this.part = undefined;
+    }
+    return c.subarray(n);
+  }
+
+  private append(c: Uint8Array): void {
+    if (this.len + c.length > this.buf.length) {
       if (this.start > 0) {
         this.buf.copyWithin(0, this.start, this.len);
         this.len -= this.start;
         this.scan = Math.max(0, this.scan - this.start);
         this.start = 0;
       }
-      if (this.len + chunk.length > this.buf.length) {
-        const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + chunk.length));
+      if (this.len + c.length > this.buf.length) {
+        const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + c.length));
         grown.set(this.buf.subarray(0, this.len));
         this.buf = grown;
       }
     }
-    this.buf.set(chunk, this.len);
-    this.len += chunk.length;
-    const out: Uint8Array[] = [];
-    const data = this.buf.subarray(0, this.len);
-    for (;;) {
-      // start is at a delimiter; the part's headers end at an empty line.
-      const headEnd = indexOfBytes(data, crlfcrlf, this.start + this.delim.length);
-      if (headEnd < 0) break;
-      const bodyStart = headEnd + 4;
-      const next = indexOfBytes(data, this.delim, Math.max(bodyStart, this.scan));
-      if (next < 0) {
-        this.scan = Math.max(bodyStart, this.len - this.delim.length + 1);
-        break;
+    this.buf.set(c, this.len);
+    this.len += c.length;
+  }
+
+  private parse(out: Uint8Array[]): void {
+    const d = this.delim.length;
+    while (!this.ended) {
+      const data = this.buf.subarray(0, this.len);
+      if (this.inBody) {
+        const next = indexOfBytes(data, this.delim, Math.max(this.start, this.scan));
+        if (next < 0) {
+          this.scan = Math.max(this.start, this.len - d + 1);
+          return;
+        }
+        out.push(data.slice(this.start, next));
+        this.start = next;
+        this.inBody = false;
+        continue;
       }
-      out.push(data.slice(bodyStart, next));
-      this.start = next;
-      this.scan = 0;
+      // At a delimiter: the close delimiter ends the body; a part's header lines end at an empty line.
+      if (this.len - this.start < d + 2) return;
+      for (let j = 0; j < d; j++) if (data[this.start + j] !== this.delim[j]) throw new Error('multipart: a part does not end at a delimiter');
+      if (data[this.start + d] === 45 && data[this.start + d + 1] === 45) {
+        this.ended = true;
+        return;
+      }
+      const headEnd = indexOfBytes(data, crlfcrlf, this.start + d);
+      if (headEnd < 0) {
+        if (this.len - this.start > maxPartHeader) throw new Error('multipart: part header too long');
+        return;
+      }
+      const length = contentLength(data.subarray(this.start + d, headEnd));
+      this.start = headEnd + 4;
+      if (length < 0) {
+        this.inBody = true;
+        this.scan = this.start;
+        continue;
+      }
+      const at = this.offset(length);
+      this.part = { content: new Uint8Array(new ArrayBuffer(at + length), at, length), filled: 0 };
+      this.start = this.len - this.fill(data.subarray(this.start), out).length;
+      if (this.part) {
+        this.start = this.len = 0;
+        return;
+      }
     }
-    return out;
+  }
+}
+
+/** The longest part header taken, and the largest Content-Length. */
+const maxPartHeader = 16 << 10;
+const maxPartLength = 2 ** 31;
+
+/** The Content-Length of a part's header lines, or -1. */
+function contentLength(header: Uint8Array): number {
+  const m = /(?:^|\r\n)content-length[ \t]*:[ \t]*(\d{1,10})[ \t]*(?:\r\n|$)/i.exec(String.fromCharCode(...header));
+  const n = m ? Number(m[1]) : -1;
+  return n <= maxPartLength ? n : -1;
+}
+
+/**
+ * The chunks of a response body: read into one buffer reused from read to read where the browser
+ * offers a BYOB reader (fetch bodies are byte streams), which spares the allocation of a new
+ * buffer per chunk; else as the default reader gives them. A chunk is valid until the next.
+ */
+export async function* bodyChunks(body: ReadableStream<Uint8Array>, size = 1 << 20): AsyncGenerator<Uint8Array> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: 'byob' });
+  } catch {
+    // Not a byte stream.
+  }
+  if (!byob) {
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  }
+  let buf = new ArrayBuffer(size);
+  for (;;) {
+    const { done, value } = await byob.read(new Uint8Array(buf));
+    if (done || !value) return;
+    yield value;
+    buf = value.buffer;
   }
 }
 
@@ -588,12 +695,13 @@ export class Series {
     });
     const boundary = param(resp.headers.get('Content-Type') ?? '', 'boundary');
     if (!resp.ok || !resp.body || !boundary) throw new Error(`series: HTTP ${resp.status}`);
-    const parser = new MultipartStream(boundary);
-    const reader = resp.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      for (const part of parser.push(value)) {
+    // The Pixel Data ends each part: the parts' contents are placed so that it starts 8-aligned
+    // when it has the series' usual size, and is then kept where it is, without a copy.
+    const sizes = new Set(this.images.map(im => frameBytes(im.inst.format)));
+    const size = sizes.size === 1 ? [...sizes][0]! : 0;
+    const parser = new MultipartStream(boundary, length => (size > 0 && length >= size ? (8 - ((length - size) % 8)) % 8 : 0));
+    for await (const chunk of bodyChunks(resp.body)) {
+      for (const part of parser.push(chunk)) {
         const sop = part10SOPInstanceUID(part);
         const i = sop === undefined ? -1 : this.index(`${sop}/1`);
         if (i < 0 || this.pixels[i]) continue;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { param, parseMultipart } from '../src/dicomweb';
-import { MultipartStream, nativePixelData, part10SOPInstanceUID } from '../src/series';
+import { bodyChunks, MultipartStream, nativePixelData, part10SOPInstanceUID } from '../src/series';
 
 const enc = new TextEncoder();
 const cat = (...xs: Uint8Array[]) => {
@@ -10,9 +10,12 @@ const cat = (...xs: Uint8Array[]) => {
   return out;
 };
 
-function multipart(boundary: string, parts: Uint8Array[], type = 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1'): Uint8Array {
+function multipart(boundary: string, parts: Uint8Array[], type = 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1', lengths: boolean[] = []): Uint8Array {
   const chunks: Uint8Array[] = [];
-  for (const p of parts) chunks.push(enc.encode(`--${boundary}\r\nContent-Type: ${type}\r\n\r\n`), p, enc.encode('\r\n'));
+  parts.forEach((p, i) => {
+    const cl = lengths[i] ? `Content-Length: ${p.length}\r\n` : '';
+    chunks.push(enc.encode(`--${boundary}\r\n${cl}Content-Type: ${type}\r\n\r\n`), p, enc.encode('\r\n'));
+  });
   chunks.push(enc.encode(`--${boundary}--\r\n`));
   return cat(...chunks);
 }
@@ -33,6 +36,60 @@ describe('multipart/related', () => {
     const got: number[][] = [];
     for (let i = 0; i < body.length; i += 13) for (const p of s.push(body.subarray(i, i + 13))) got.push(Array.from(p));
     expect(got).toEqual([Array.from(a), Array.from(b)]);
+  });
+  it('takes parts by their Content-Length, and searches the others, in chunks of any size', () => {
+    const c = new Uint8Array(70000).map((_, i) => (i * 7) % 256);
+    const parts = [a, b, c, new Uint8Array(0), b];
+    for (const lengths of [[], [true, true, true, true, true], [true, false, true, false, true], [false, true, false, true, false]]) {
+      const body = multipart('q7', parts, undefined, lengths);
+      for (const step of [1, 3, 13, 1000, 65536, body.length]) {
+        // The chunks come from one buffer that is overwritten from chunk to chunk, as a BYOB reader's do.
+        const scratch = new Uint8Array(step);
+        const s = new MultipartStream('q7', n => (n === 1000 ? 3 : 0));
+        const got: Uint8Array[] = [];
+        for (let i = 0; i < body.length; i += step) {
+          const chunk = body.subarray(i, i + step);
+          scratch.set(chunk);
+          got.push(...s.push(scratch.subarray(0, chunk.length)));
+          scratch.fill(0xee);
+        }
+        expect(got.map(p => Array.from(p))).toEqual(parts.map(p => Array.from(p)));
+        // A part of 1000 bytes taken by its length starts where offset said.
+        if (lengths[1]) expect(got[1]!.byteOffset).toBe(3);
+      }
+    }
+  });
+  it('refuses a part longer or shorter than its Content-Length says', () => {
+    const good = multipart('q7', [b], undefined, [true]);
+    const text = new TextDecoder('latin1').decode(good);
+    for (const lie of ['Content-Length: 999', 'Content-Length: 1001']) {
+      const bad = Uint8Array.from(text.replace('Content-Length: 1000', lie), ch => ch.charCodeAt(0));
+      expect(() => new MultipartStream('q7').push(bad)).toThrow(/delimiter/);
+    }
+  });
+  it('reads a body through a reused buffer where it can', async () => {
+    const data = new Uint8Array(300000).map((_, i) => i % 253);
+    const byteStream = () =>
+      new ReadableStream({
+        type: 'bytes',
+        start(c) {
+          for (let i = 0; i < data.length; i += 70000) c.enqueue(data.slice(i, i + 70000));
+          c.close();
+        },
+      });
+    const plain = () =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < data.length; i += 50000) c.enqueue(data.slice(i, i + 50000));
+          c.close();
+        },
+      });
+    for (const body of [byteStream(), plain()]) {
+      const got: number[] = [];
+      for await (const chunk of bodyChunks(body, 4096)) got.push(...chunk);
+      expect(got.length).toBe(data.length);
+      expect(got.every((v, i) => v === data[i])).toBe(true);
+    }
   });
   it('reads Content-Type parameters', () => {
     expect(param('multipart/related; type="application/octet-stream"; boundary=abc', 'boundary')).toBe('abc');
