@@ -20,6 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Chromium and tests/viewer's playwright-core, when missing (Debian; safe to re-run).
+[ -x /usr/bin/chromium ] && [ -d tests/viewer/node_modules/playwright-core ] || bash scripts/install-browser-deps.sh
 go build -o "$tmp/lightbox" ./cmd/lightbox
 (cd "$GEN" && go build -o "$tmp/dicomgen" .)
 "$tmp/dicomgen" -out "$tmp/ct" -patients 1 -studies 1 -series 1 -instances "$SLICES" -mr 0 -seed 7 -pidprefix VWR >/dev/null
