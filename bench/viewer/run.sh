@@ -3,7 +3,9 @@
 # generator, or bench/viewer's own copy of its parameters) imported into a fresh `lightbox serve`
 # on loopback, opened in headless Chromium RUNS times; bench.mjs measures with the Performance
 # API from opening to the first image and to every slice, the scrolling rate and the tab's
-# memory. Results are printed as JSON lines; docs/performance.md ("Web viewer") keeps them.
+# memory; floor.mjs, run by run in turn with it, measures a minimal page doing only what cannot
+# be avoided, as this machine's floor. Results are printed as JSON lines; docs/performance.md
+# ("Web viewer") keeps them.
 #
 # Needs: Go, Node.js, /usr/bin/chromium and tests/viewer's packages (scripts/install-browser-deps.sh).
 # Environment: RUNS (default 3), SLICES (500), GEN (the generator's source directory, default
@@ -39,5 +41,18 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-node bench/viewer/bench.mjs --base "http://127.0.0.1:$http" --study "$study" --runs "$RUNS"
+# The viewer and the floor (floor.mjs: a minimal page doing only the unavoidable requests and
+# copies on this machine) take turns, run by run, so that both meet the same machine.
+for _ in $(seq "$RUNS"); do
+  node bench/viewer/bench.mjs --base "http://127.0.0.1:$http" --study "$study" --runs 1 | grep -v '"summary"'
+  node bench/viewer/floor.mjs --base "http://127.0.0.1:$http" --study "$study" --runs 1 | grep -v '"summary"'
+done | tee "$tmp/runs.jsonl"
+node -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(l => JSON.parse(l));
+  const median = (rows, k) => { const v = rows.map(r => r[k]).filter(x => typeof x === "number").sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : null; };
+  const viewer = lines.filter(r => "run" in r), floor = lines.filter(r => "floorRun" in r);
+  const keys = ["firstImageMs", "allLoadedMs", "scrollFps", "rafFps", "drawMedianMs", "rendererRssMiB", "rendererPssMiB", "jsHeapUsedMiB", "pixelMiB"];
+  console.log(JSON.stringify({ summary: "median", runs: viewer.length, ...Object.fromEntries(keys.map(k => [k, median(viewer, k)])) }));
+  console.log(JSON.stringify({ summary: "floor median", runs: floor.length, firstImageMs: median(floor, "firstImageMs"), allLoadedMs: median(floor, "allLoadedMs") }));
+' "$tmp/runs.jsonl"
 echo "machine after: load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -34,6 +34,9 @@ export interface ViewportHost {
 export class Viewport {
   readonly el: HTMLDivElement;
   private readonly canvas: HTMLCanvasElement;
+  /** Whether the canvas has the viewport's size, and whether anything was drawn on it yet. */
+  private sized = false;
+  private everDrawn = false;
   private readonly ctx: CanvasRenderingContext2D;
   private readonly svg: SVGSVGElement;
   private readonly corners: Record<'tl' | 'tr' | 'bl' | 'br', HTMLDivElement>;
@@ -301,14 +304,8 @@ export class Viewport {
   }
 
   private resize(): void {
-    const dpr = window.devicePixelRatio || 1;
     const { w, h } = this.size();
-    const cw = Math.max(1, Math.round(w * dpr));
-    const ch = Math.max(1, Math.round(h * dpr));
-    if (this.canvas.width !== cw || this.canvas.height !== ch) {
-      this.canvas.width = cw;
-      this.canvas.height = ch;
-    }
+    this.sized = false;
     this.svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
     if (this.fitted) this.fit();
     this.draw();
@@ -324,14 +321,34 @@ export class Viewport {
     });
   }
 
+  /** Gives the canvas the viewport's size in device pixels. */
+  private sizeCanvas(): void {
+    const dpr = window.devicePixelRatio || 1;
+    const { w, h } = this.size();
+    const cw = Math.max(1, Math.round(w * dpr));
+    const ch = Math.max(1, Math.round(h * dpr));
+    if (this.canvas.width !== cw || this.canvas.height !== ch) {
+      this.canvas.width = cw;
+      this.canvas.height = ch;
+    }
+    this.sized = true;
+  }
+
   /** Draws now. */
   draw(): void {
     const ctx = this.ctx;
     const dpr = window.devicePixelRatio || 1;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     const { ref, px } = this.current();
+    // The canvas is left as it is (small, empty, behind a black viewport) until there is an
+    // image to draw: sizing and clearing a viewport-sized canvas costs the page's first paint
+    // tens of milliseconds on slow machines, for nothing to see.
+    if (px || this.everDrawn) {
+      if (!this.sized) this.sizeCanvas();
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.fillStyle = '#000';
+      ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+      this.everDrawn = true;
+    }
     this.message.textContent = '';
     if (!this.series) {
       this.message.textContent = 'Choose a series';
