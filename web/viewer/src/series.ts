@@ -29,7 +29,7 @@ import {
   colorDecodable,
   decodeColor,
   decodedFormat,
-  decodeGray,
+  decodeGrayRange,
   frameBytes,
   grayDecodable,
   type GrayData,
@@ -849,8 +849,7 @@ export async function decodePart(part: FramePart, inst: Instance): Promise<Pixel
     const f = partFormat(part, inst);
     if (part.bytes.length < frameBytes(f)) return undefined;
     if (f.samplesPerPixel === 1 && f.photometric.startsWith('MONOCHROME') && grayDecodable(f)) {
-      const data = decodeGray(part.bytes, f);
-      return { kind: 'gray', data, ...storedRange(data) };
+      return { kind: 'gray', ...decodeGrayRange(part.bytes, f) };
     }
     if (colorDecodable(f, inst.palette)) return { kind: 'color', rgba: decodeColor(part.bytes, f, inst.palette) };
     return undefined;

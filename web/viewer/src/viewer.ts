@@ -345,7 +345,16 @@ export class ViewerApp {
             e.bar.hidden = s.loaded >= s.images.length;
             e.button.dataset.loaded = `${s.loaded}/${s.images.length}`;
           };
-          s.onLoad(update);
+          // Once per animation frame, however many images came in since.
+          let requested = false;
+          s.onLoad(() => {
+            if (requested) return;
+            requested = true;
+            requestAnimationFrame(() => {
+              requested = false;
+              update();
+            });
+          });
           update();
         })
         .catch(() => {

@@ -37,6 +37,7 @@ export class Viewport {
   /** Whether the canvas has the viewport's size, and whether anything was drawn on it yet. */
   private sized = false;
   private everDrawn = false;
+  private progressRequested = false;
   private readonly ctx: CanvasRenderingContext2D;
   private readonly svg: SVGSVGElement;
   private readonly corners: Record<'tl' | 'tr' | 'bl' | 'br', HTMLDivElement>;
@@ -129,7 +130,7 @@ export class Viewport {
       this.unsubscribe = s.onLoad(i => {
         if (i < 0) this.relisted(s);
         // The first image is drawn at once; later ones at the next animation frame.
-        else if (i !== this.index) this.renderProgress();
+        else if (i !== this.index) this.renderProgressSoon();
         else if (this.firstDrawn) this.render();
         else this.draw();
       });
@@ -424,6 +425,20 @@ export class Viewport {
     this.offCtx.putImageData(this.imageData, 0, 0);
     this.offKey = key;
     return this.off;
+  }
+
+  /**
+   * Shows the loading progress at the next animation frame: a series streaming in loads hundreds
+   * of images a second, and updating the bar and the corner for each one cost the page a style
+   * and layout pass per image.
+   */
+  private renderProgressSoon(): void {
+    if (this.progressRequested) return;
+    this.progressRequested = true;
+    requestAnimationFrame(() => {
+      this.progressRequested = false;
+      this.renderProgress();
+    });
   }
 
   private renderProgress(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildLut, decodeColor, decodeGray, grey, type PixelFormat, renderGray, rgba, voiApply } from '../src/image';
+import { buildLut, decodeColor, decodeGray, decodeGrayRange, grey, type PixelFormat, renderGray, rgba, voiApply } from '../src/image';
 
 const fmt = (o: Partial<PixelFormat>): PixelFormat => ({
   rows: 1,
@@ -51,6 +51,33 @@ describe('decodeGray', () => {
   });
   it('unpacks 1-bit frames', () => {
     expect(Array.from(decodeGray(new Uint8Array([0b0101]), fmt({ bitsAllocated: 1, bitsStored: 1, highBit: 0 })))).toEqual([1, 0, 1, 0]);
+  });
+});
+
+describe('decodeGrayRange', () => {
+  const cases: [string, Partial<PixelFormat>, number[]][] = [
+    ['12-bit unsigned, clean', { bitsStored: 12, highBit: 11 }, [0, 4095, 17, 1024]],
+    ['12-bit unsigned, bits above High Bit', { bitsStored: 12, highBit: 11 }, [0xf000, 4095, 0x1011, 3]],
+    ['12-bit signed, sign-extended', { bitsStored: 12, highBit: 11, signed: true }, [-2048, 2047, -1, 0]],
+    ['12-bit signed, not sign-extended', { bitsStored: 12, highBit: 11, signed: true }, [0x0800, 0x07ff, 0x0fff, 1]],
+    ['12-bit signed, above the stored range', { bitsStored: 12, highBit: 11, signed: true }, [2048, -2049, 5, 0]],
+    ['shifted', { bitsStored: 12, highBit: 15 }, [0xfff0, 0x0010, 0, 0]],
+    ['16-bit signed', { signed: true }, [-1024, 3071, 0, -1]],
+    ['8-bit in 8, 7 stored', { bitsAllocated: 8, bitsStored: 7, highBit: 6 }, [0, 127, 128, 255]],
+  ];
+  it.each(cases)('%s: the values and range of decodeGray and storedRange', (_, o, vals) => {
+    const f = fmt(o);
+    const bytes = () => (f.bitsAllocated === 8 ? new Uint8Array(vals) : le16(vals));
+    const want = Array.from(decodeGray(bytes(), f));
+    const got = decodeGrayRange(bytes(), f);
+    expect(Array.from(got.data)).toEqual(want);
+    expect(got.min).toBe(Math.min(...want));
+    expect(got.max).toBe(Math.max(...want));
+  });
+  it('keeps a clean aligned frame where it is', () => {
+    const bytes = le16([1, 2, 3, 4095]);
+    const got = decodeGrayRange(bytes, fmt({ bitsStored: 12, highBit: 11 }));
+    expect(got.data.buffer).toBe(bytes.buffer);
   });
 });
 
