@@ -29,7 +29,7 @@ import {
   colorDecodable,
   decodeColor,
   decodedFormat,
-  decodeGrayRange,
+  GrayFrame,
   frameBytes,
   grayDecodable,
   type GrayData,
@@ -725,7 +725,8 @@ export class Series {
   bytes(): number {
     let n = 0;
     for (const p of this.pixels) {
-      if (p?.kind === 'gray') n += p.data.byteLength;
+      if (p instanceof GrayFrame) n += p.byteLength;
+      else if (p?.kind === 'gray') n += p.data.byteLength;
       else if (p?.kind === 'color') n += p.rgba.byteLength;
       else if (p?.kind === 'bitmap') n += p.bitmap.width * p.bitmap.height * 4;
     }
@@ -849,7 +850,7 @@ export async function decodePart(part: FramePart, inst: Instance): Promise<Pixel
     const f = partFormat(part, inst);
     if (part.bytes.length < frameBytes(f)) return undefined;
     if (f.samplesPerPixel === 1 && f.photometric.startsWith('MONOCHROME') && grayDecodable(f)) {
-      return { kind: 'gray', ...decodeGrayRange(part.bytes, f) };
+      return new GrayFrame(part.bytes, f);
     }
     if (colorDecodable(f, inst.palette)) return { kind: 'color', rgba: decodeColor(part.bytes, f, inst.palette) };
     return undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildLut, decodeColor, decodeGray, decodeGrayRange, grey, type PixelFormat, renderGray, rgba, voiApply } from '../src/image';
+import { buildLut, decodeColor, decodeGray, decodeGrayRange, GrayFrame, grey, type PixelFormat, renderGray, rgba, voiApply } from '../src/image';
 
 const fmt = (o: Partial<PixelFormat>): PixelFormat => ({
   rows: 1,
@@ -78,6 +78,19 @@ describe('decodeGrayRange', () => {
     const bytes = le16([1, 2, 3, 4095]);
     const got = decodeGrayRange(bytes, fmt({ bitsStored: 12, highBit: 11 }));
     expect(got.data.buffer).toBe(bytes.buffer);
+  });
+});
+
+describe('GrayFrame', () => {
+  it('reads its bytes when first asked for, once', () => {
+    const f = fmt({ bitsStored: 12, highBit: 11, signed: true });
+    const bytes = le16([0xf7ff, 0x0800, 0x0fff, 0x0001]);
+    const g = new GrayFrame(bytes, f);
+    expect(g.byteLength).toBe(8);
+    expect(Array.from(new Uint16Array(bytes.buffer))).toEqual([0xf7ff, 0x0800, 0x0fff, 0x0001]);
+    expect(Array.from(g.data)).toEqual([2047, -2048, -1, 1]);
+    expect([g.min, g.max]).toEqual([-2048, 2047]);
+    expect(g.data).toBe(g.data);
   });
 });
 
