@@ -185,13 +185,15 @@ export class GrayFrame {
   readonly kind = 'gray' as const;
   /** The bytes held. */
   readonly byteLength: number;
+  private bytes?: Uint8Array;
   private read?: { data: GrayData; min: number; max: number };
 
   constructor(
-    private bytes: Uint8Array | undefined,
+    bytes: Uint8Array,
     private readonly format: PixelFormat,
   ) {
-    this.byteLength = bytes?.byteLength ?? 0;
+    this.bytes = bytes;
+    this.byteLength = bytes.byteLength;
   }
 
   private get values(): { data: GrayData; min: number; max: number } {

@@ -29,15 +29,13 @@ import {
   colorDecodable,
   decodeColor,
   decodedFormat,
-  GrayFrame,
   frameBytes,
+  GrayFrame,
   grayDecodable,
-  type GrayData,
   type Palette,
   paletteTable,
   segmentedPaletteTable,
   type PixelFormat,
-  storedRange,
   type Voi,
   voiFunction,
 } from './image';
@@ -81,7 +79,7 @@ export interface ImageRef {
 }
 
 export type Pixels =
-  | { kind: 'gray'; data: GrayData; min: number; max: number }
+  | GrayFrame
   | { kind: 'color'; rgba: Uint8ClampedArray }
   | { kind: 'bitmap'; bitmap: ImageBitmap; note: string }
   | { kind: 'error'; message: string };
@@ -725,8 +723,7 @@ export class Series {
   bytes(): number {
     let n = 0;
     for (const p of this.pixels) {
-      if (p instanceof GrayFrame) n += p.byteLength;
-      else if (p?.kind === 'gray') n += p.data.byteLength;
+      if (p?.kind === 'gray') n += p.byteLength;
       else if (p?.kind === 'color') n += p.rgba.byteLength;
       else if (p?.kind === 'bitmap') n += p.bitmap.width * p.bitmap.height * 4;
     }
@@ -869,7 +866,7 @@ export async function decodePart(part: FramePart, inst: Instance): Promise<Pixel
       if (f.samplesPerPixel === 1 && f.photometric.startsWith('MONOCHROME')) {
         const data = new Uint8Array(c.width * c.height);
         for (let p = 0; p < data.length; p++) data[p] = rgbaData[4 * p]!;
-        return { kind: 'gray', data, ...storedRange(data) };
+        return new GrayFrame(data, { ...f, rows: c.height, columns: c.width, bitsAllocated: 8, bitsStored: 8, highBit: 7, signed: false });
       }
       return { kind: 'color', rgba: rgbaData };
     } catch {

@@ -3,6 +3,7 @@
 
 import { T, type Dataset, displayName, formatDate, num, search, str, takeEarly } from './dicomweb';
 import { otherDocument, pdfDocument, structuredReport } from './documents';
+import { perFrame } from './frame';
 import type { Voi } from './image';
 import { type Probe, probeStudy, Series } from './series';
 import { openTagBrowser } from './tags';
@@ -346,15 +347,7 @@ export class ViewerApp {
             e.button.dataset.loaded = `${s.loaded}/${s.images.length}`;
           };
           // Once per animation frame, however many images came in since.
-          let requested = false;
-          s.onLoad(() => {
-            if (requested) return;
-            requested = true;
-            requestAnimationFrame(() => {
-              requested = false;
-              update();
-            });
-          });
+          s.onLoad(perFrame(update));
           update();
         })
         .catch(() => {

@@ -4,6 +4,7 @@
 // HTML and SVG above it, so the canvas holds exactly the image's pixels.
 
 import { T, displayName, formatDate, formatTime, num, str } from './dicomweb';
+import { perFrame } from './frame';
 import { buildLut, type Lut, minWidth, modalityRange, rangeWindow, renderGray, type Voi } from './image';
 import { type Measurement, type MeasureKind, type Point, label, roiStats } from './measure';
 import type { ImageRef, Pixels, Series } from './series';
@@ -37,7 +38,6 @@ export class Viewport {
   /** Whether the canvas has the viewport's size, and whether anything was drawn on it yet. */
   private sized = false;
   private everDrawn = false;
-  private progressRequested = false;
   private readonly ctx: CanvasRenderingContext2D;
   private readonly svg: SVGSVGElement;
   private readonly corners: Record<'tl' | 'tr' | 'bl' | 'br', HTMLDivElement>;
@@ -66,7 +66,6 @@ export class Viewport {
   private lut?: Lut;
   private lutKey = '';
   private unsubscribe?: () => void;
-  private frameRequested = false;
   private drag?: { button: number; tool: Tool; x: number; y: number; start: Point; m?: Measurement };
   private pendingAngle?: Measurement;
   private cineTimer = 0;
@@ -313,14 +312,7 @@ export class Viewport {
   }
 
   /** Draws at the next animation frame. */
-  render(): void {
-    if (this.frameRequested) return;
-    this.frameRequested = true;
-    requestAnimationFrame(() => {
-      this.frameRequested = false;
-      this.draw();
-    });
-  }
+  readonly render = perFrame(() => this.draw());
 
   /** Gives the canvas the viewport's size in device pixels. */
   private sizeCanvas(): void {
@@ -432,14 +424,7 @@ export class Viewport {
    * of images a second, and updating the bar and the corner for each one cost the page a style
    * and layout pass per image.
    */
-  private renderProgressSoon(): void {
-    if (this.progressRequested) return;
-    this.progressRequested = true;
-    requestAnimationFrame(() => {
-      this.progressRequested = false;
-      this.renderProgress();
-    });
-  }
+  private readonly renderProgressSoon = perFrame(() => this.renderProgress());
 
   private renderProgress(): void {
     const s = this.series;
