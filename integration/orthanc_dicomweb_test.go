@@ -124,10 +124,20 @@ func TestOrthancDICOMwebClient(t *testing.T) {
 		}
 	}
 
+	// Orthanc answers HTTP before its plugin has always read the configured servers: on a
+	// loaded machine the list can be empty for a moment after the port opens, so wait for it.
 	var servers []string
-	decode(rest(http.MethodGet, "/dicom-web/servers", nil), &servers)
-	if !slices.Equal(servers, []string{"lightbox"}) {
-		t.Fatalf("Orthanc's DICOMweb servers: %v", servers)
+	waited := time.Now()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		servers = nil
+		decode(rest(http.MethodGet, "/dicom-web/servers", nil), &servers)
+		if slices.Equal(servers, []string{"lightbox"}) {
+			t.Logf("Orthanc listed its DICOMweb servers after %v", time.Since(waited).Round(time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Orthanc's DICOMweb servers after 20 s: %v, want [lightbox]", servers)
+		}
 	}
 
 	// QIDO-RS through the plugin: .../get relays the DICOM JSON answer as it is.
