@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lightbox-pacs/lightbox/codec"
+	"github.com/lightbox-pacs/lightbox/internal/cpuclock"
 	"github.com/lightbox-pacs/lightbox/internal/fuzzbudget"
 )
 
@@ -66,7 +67,7 @@ func TestHostileHeaders(t *testing.T) {
 		src := sofHeader(m, prec, 16384, 16384, 1, 400)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		start := time.Now()
+		start := cpuclock.Now()
 		_, _, err := Decode(nil, src, big)
 		runtime.ReadMemStats(&after)
 		if !errors.Is(err, codec.ErrCorrupt) {
@@ -75,8 +76,8 @@ func TestHostileHeaders(t *testing.T) {
 		if a := after.TotalAlloc - before.TotalAlloc; a > 1<<20 {
 			t.Errorf("SOF %02X: allocated %d bytes for a %d-byte codestream", m, a, len(src))
 		}
-		if d := time.Since(start); d > 100*time.Millisecond {
-			t.Errorf("SOF %02X: took %v", m, d)
+		if d := cpuclock.Since(start); d > 250*time.Millisecond {
+			t.Errorf("SOF %02X: took %v of CPU time", m, d)
 		}
 	}
 	// Header and data set disagree.
