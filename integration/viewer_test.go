@@ -9,9 +9,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -80,6 +84,24 @@ func needViewerBrowser(t *testing.T) (node, dir string) {
 	return node, dir
 }
 
+// carriedFirst finds the first instance that a viewer page carries.
+var carriedFirst = regexp.MustCompile(`<script type="application/json" id="lightbox-first">(.*?)</script>`)
+
+// httpGet returns the body of a GET that must answer 200.
+func httpGet(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v", url, resp.Status, err)
+	}
+	return b
+}
+
 func TestWebViewer(t *testing.T) {
 	node, dir := needViewerBrowser(t)
 	corpus, rows := corpustest.Manifest(t)
@@ -112,6 +134,16 @@ func TestWebViewer(t *testing.T) {
 	t.Logf("lightbox serve up with %d corpus files in %v", len(files), time.Since(start).Round(time.Millisecond))
 
 	ct := byFile[viewerCT]
+	// The page of a study carries its first instance, as QIDO-RS answers it (internal/viewer).
+	page := httpGet(t, base+"/viewer?StudyInstanceUIDs="+ct["StudyInstanceUID"])
+	if m := carriedFirst.FindSubmatch(page); m == nil {
+		t.Errorf("the viewer page of %s carries no first instance:\n%s", viewerCT, page)
+	} else {
+		var first []map[string]struct{ Value []any }
+		if err := json.Unmarshal(m[1], &first); err != nil || len(first) != 1 || fmt.Sprint(first[0]["00080018"].Value) != "["+ct["SOPInstanceUID"]+"]" {
+			t.Errorf("the viewer page of %s carries %s (%v), want the instance %s", viewerCT, m[1], err, ct["SOPInstanceUID"])
+		}
+	}
 	cfg, err := json.Marshal(map[string]any{
 		"ct": map[string]any{"study": ct["StudyInstanceUID"], "series": ct["SeriesInstanceUID"], "sop": ct["SOPInstanceUID"],
 			"patientId": ct["PatientID"], "spacing": viewerCTSpacing},

@@ -264,7 +264,7 @@ exit.`)
 	mux.Handle("/dicom-web/", http.StripPrefix("/dicom-web", dweb))
 	mux.Handle("/wado", dweb) // WADO-URI (PS3.18 chapter 9) for legacy clients
 	// The web viewer: / (the study list), /viewer and /assets/.
-	mux.Handle("/", viewer.Handler())
+	mux.Handle("/", viewer.Handler(viewer.Options{DICOMweb: dweb}))
 	hsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 2)
 	go func() { errc <- dsrv.Serve(dln) }()

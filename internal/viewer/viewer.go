@@ -21,8 +21,11 @@
 // index.html holds one inline script: the viewer's first requests (the study's series, its first
 // instance, that instance's first frame and its series' metadata), made while the bundle loads,
 // so that the first image needs two round trips. The Content-Security-Policy allows it by its
-// hash, computed when the handler is built. docs/viewer.md describes the viewer's use,
-// docs/performance.md its figures.
+// hash, computed when the handler is built. When the handler is given the server's DICOMweb
+// handler (Options.DICOMweb), the page of a study carries that first instance itself, asked of
+// DICOMweb in process with the request's own headers (so the same access rules apply): the first
+// frame is then asked for while the page is parsed, one round trip and the bundle's start-up
+// sooner. docs/viewer.md describes the viewer's use, docs/performance.md its figures.
 package viewer
 
 import (
@@ -36,6 +39,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"strconv"
@@ -90,16 +94,39 @@ type handler struct {
 	index  file
 	csp    string // the Content-Security-Policy of index
 	assets map[string]file
+	// split is where the first instance of a study goes in index.body: before its first script.
+	split    int
+	dicomweb http.Handler
 }
 
+// Options of the handler.
+type Options struct {
+	// DICOMweb, when set, is the server's DICOMweb handler (paths relative to /dicom-web). The
+	// viewer page of a study then carries the study's first instance (the viewer's probe,
+	// web/viewer/src/series.ts), asked of DICOMweb with the page request's own headers.
+	DICOMweb http.Handler
+}
+
+// probeQuery is the viewer's probe of a study (probeQuery in web/viewer/src/series.ts): its
+// first instance by series and instance number, with every attribute.
+const probeQuery = "includefield=all&orderby=SeriesNumber%2CInstanceNumber&limit=1"
+
+// maxProbe bounds the DICOM JSON of the first instance carried in a page.
+const maxProbe = 1 << 20
+
+// firstInstanceID is the id of the data block that carries it (read by index.html's script).
+const firstInstanceID = "lightbox-first"
+
 // Handler serves / (the study list), /viewer (the viewer) and /assets/… from the embedded build.
-// HTML is served with Cache-Control: no-cache (revalidated by ETag); the assets, whose names
-// carry a hash of their content, as immutable for a year. Other paths are 404.
-func Handler() http.Handler {
+// HTML is served with Cache-Control: no-cache (revalidated by ETag), or no-store when it carries
+// a study's first instance; the assets, whose names carry a hash of their content, as immutable
+// for a year. Other paths are 404.
+func Handler(opts Options) http.Handler {
 	h, err := newHandler(Dist())
 	if err != nil {
 		panic(fmt.Sprintf("viewer: embedded build: %v", err))
 	}
+	h.dicomweb = opts.DICOMweb
 	return h
 }
 
@@ -111,6 +138,9 @@ func newHandler(fsys fs.FS) (*handler, error) {
 	}
 	h.index = prepare("index.html", idx)
 	h.csp = policy(idx)
+	if h.split = bytes.Index(idx, []byte("<script")); h.split < 0 {
+		h.split = bytes.Index(idx, []byte("</head>"))
+	}
 	err = fs.WalkDir(fsys, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -157,9 +187,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	switch p := r.URL.Path; {
 	case p == "/" || p == "/index.html" || p == "/viewer" || p == "/viewer/":
-		hd.Set("Cache-Control", "no-cache")
 		hd.Set("Content-Security-Policy", h.csp)
 		hd.Set("Referrer-Policy", "no-referrer")
+		if (p == "/viewer" || p == "/viewer/") && r.Method == http.MethodGet {
+			if first := h.firstInstance(r); first != nil {
+				h.serveWithFirst(w, first)
+				return
+			}
+		}
+		hd.Set("Cache-Control", "no-cache")
 		h.serve(w, r, h.index)
 	case strings.HasPrefix(p, "/assets/"):
 		f, ok := h.assets[p]
@@ -172,6 +208,100 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "not found: the viewer is at / (study list) and /viewer?StudyInstanceUIDs=…; DICOMweb at /dicom-web", http.StatusNotFound)
 	}
+}
+
+// firstInstance returns the DICOM JSON of the first instance of the page's first study, as
+// DICOMweb answers the viewer's probe for the request's user, or nil (no DICOMweb handler, no
+// study or not a UID, no answer, or not a single instance).
+func (h *handler) firstInstance(r *http.Request) []byte {
+	if h.dicomweb == nil {
+		return nil
+	}
+	studies := strings.Join(r.URL.Query()["StudyInstanceUIDs"], ",")
+	study, _, _ := strings.Cut(studies, ",")
+	study = strings.TrimSpace(study)
+	if !isUID(study) {
+		return nil
+	}
+	sub := r.Clone(r.Context())
+	sub.URL = &url.URL{Path: "/studies/" + study + "/instances", RawQuery: probeQuery}
+	sub.RequestURI = ""
+	sub.Body = http.NoBody
+	sub.ContentLength = 0
+	for _, k := range []string{"Accept-Encoding", "If-None-Match", "If-Modified-Since", "Range", "Content-Type"} {
+		sub.Header.Del(k)
+	}
+	sub.Header.Set("Accept", "application/dicom+json")
+	rec := &capture{header: http.Header{}}
+	h.dicomweb.ServeHTTP(rec, sub)
+	if rec.status != http.StatusOK || rec.over {
+		return nil
+	}
+	body := bytes.TrimSpace(rec.body.Bytes())
+	// One instance: a JSON array of one object (the DICOM JSON model, PS3.18 F.2).
+	if len(body) < 4 || body[0] != '[' || body[1] == ']' || body[len(body)-1] != ']' {
+		return nil
+	}
+	return body
+}
+
+// isUID reports whether s has the form of a UID (PS3.5 9.1): digits and dots, at most 64.
+func isUID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// serveWithFirst serves index.html with the first instance in a data block before its scripts.
+// The block is not run, so the Content-Security-Policy needs no hash for it; "<" is written as
+// \u003c (the same JSON string), so no value can close the block. The page holds patient data
+// and is not stored by caches.
+func (h *handler) serveWithFirst(w http.ResponseWriter, first []byte) {
+	idx := h.index.body
+	var b bytes.Buffer
+	b.Grow(len(idx) + len(first) + 128)
+	b.Write(idx[:h.split])
+	b.WriteString(`<script type="application/json" id="` + firstInstanceID + `">`)
+	b.Write(bytes.ReplaceAll(first, []byte("<"), []byte(`\u003c`)))
+	b.WriteString("</script>\n    ")
+	b.Write(idx[h.split:])
+	hd := w.Header()
+	hd.Set("Content-Type", h.index.ctype)
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b.Bytes())
+}
+
+// capture is the response of an in-process request, its body bounded by maxProbe.
+type capture struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	over   bool
+}
+
+func (c *capture) Header() http.Header { return c.header }
+
+func (c *capture) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+func (c *capture) Write(p []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	if c.body.Len()+len(p) > maxProbe {
+		c.over = true
+		return 0, fmt.Errorf("viewer: the first instance is over %d bytes", maxProbe)
+	}
+	return c.body.Write(p)
 }
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, f file) {

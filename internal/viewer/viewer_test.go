@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -31,7 +33,7 @@ func get(t *testing.T, h http.Handler, method, target string, header ...string) 
 var assetRef = regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`)
 
 func TestHandlerServesPagesAndAssets(t *testing.T) {
-	h := Handler()
+	h := Handler(Options{})
 	for _, p := range []string{"/", "/viewer", "/viewer?StudyInstanceUIDs=1.2.3"} {
 		resp := get(t, h, http.MethodGet, p)
 		body, _ := io.ReadAll(resp.Body)
@@ -64,7 +66,7 @@ func TestHandlerServesPagesAndAssets(t *testing.T) {
 }
 
 func TestHandlerGzipAndConditional(t *testing.T) {
-	h := Handler()
+	h := Handler(Options{})
 	idx, _ := io.ReadAll(get(t, h, http.MethodGet, "/").Body)
 	js := ""
 	for _, m := range assetRef.FindAllStringSubmatch(string(idx), -1) {
@@ -104,7 +106,7 @@ func TestHandlerGzipAndConditional(t *testing.T) {
 }
 
 func TestHandlerRefuses(t *testing.T) {
-	h := Handler()
+	h := Handler(Options{})
 	for _, p := range []string{"/nope", "/assets/missing.js", "/viewer/extra", "/dicom-web"} {
 		if r := get(t, h, http.MethodGet, p); r.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: %s, want 404", p, r.Status)
@@ -182,7 +184,7 @@ func TestPolicyAllowsInlineScriptsByHash(t *testing.T) {
 		t.Errorf("policy: %d hashes, want 2 (the script with src is not inline): %s", n, csp)
 	}
 	// The served page: each inline script's hash is in the served policy.
-	resp := get(t, Handler(), http.MethodGet, "/viewer?StudyInstanceUIDs=1.2.3")
+	resp := get(t, Handler(Options{}), http.MethodGet, "/viewer?StudyInstanceUIDs=1.2.3")
 	body, _ := io.ReadAll(resp.Body)
 	served := resp.Header.Get("Content-Security-Policy")
 	for _, m := range inlineScript.FindAllSubmatch(body, -1) {
@@ -192,6 +194,85 @@ func TestPolicyAllowsInlineScriptsByHash(t *testing.T) {
 		sum := sha256.Sum256(m[2])
 		if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(served, h) {
 			t.Errorf("served policy %q lacks %s for an inline script of index.html", served, h)
+		}
+	}
+}
+
+// firstBlock extracts the first instance's data block from a page, or "" when it has none.
+var firstBlock = regexp.MustCompile(`<script type="application/json" id="lightbox-first">(.*?)</script>`)
+
+// TestViewerPageCarriesFirstInstance: given the DICOMweb handler, the page of a study carries the
+// answer to the viewer's probe, asked with the page request's headers; a value that holds
+// "</script>" cannot end the block; no block without a study UID, without an instance, or for
+// the study list.
+func TestViewerPageCarriesFirstInstance(t *testing.T) {
+	const study = "1.2.840.113619.2.55.3"
+	answer := `[{"00100010":{"vr":"PN","Value":[{"Alphabetic":"</script><script>alert(1)</script>"}]},"0020000D":{"vr":"UI","Value":["` + study + `"]}}]`
+	var asked []*http.Request
+	dweb := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r)
+		if r.URL.Path != "/studies/"+study+"/instances" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Content-Type", "application/dicom+json")
+		io.WriteString(w, answer)
+	})
+	h := Handler(Options{DICOMweb: dweb})
+	plain, _ := io.ReadAll(get(t, Handler(Options{}), http.MethodGet, "/viewer").Body)
+
+	resp := get(t, h, http.MethodGet, "/viewer?StudyInstanceUIDs="+study+",1.2.3", "Authorization", "Bearer abc", "Accept-Encoding", "gzip")
+	body, _ := io.ReadAll(resp.Body)
+	if len(asked) != 1 {
+		t.Fatalf("DICOMweb asked %d times, want once", len(asked))
+	}
+	q := asked[0]
+	if q.URL.RawQuery != probeQuery || q.Header.Get("Authorization") != "Bearer abc" || q.Header.Get("Accept") != "application/dicom+json" || q.Header.Get("Accept-Encoding") != "" {
+		t.Errorf("DICOMweb asked %s?%s with headers %v", q.URL.Path, q.URL.RawQuery, q.Header)
+	}
+	m := firstBlock.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no first instance in the page:\n%s", body)
+	}
+	if bytes.Contains(body, []byte("<script>alert")) {
+		t.Errorf("a value closed the data block:\n%s", body)
+	}
+	var got, want any
+	if err := json.Unmarshal(m[1], &got); err != nil {
+		t.Fatalf("the block is not JSON: %v\n%s", err, m[1])
+	}
+	json.Unmarshal([]byte(answer), &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the block holds %v, want %v", got, want)
+	}
+	if rest := bytes.Replace(body, append(bytes.Clone(m[0]), "\n    "...), nil, 1); !bytes.Equal(rest, plain) {
+		t.Errorf("the rest of the page differs from index.html:\n%s", rest)
+	}
+	if bytes.Index(body, m[0]) > bytes.Index(body, []byte("<script>")) {
+		t.Error("the data block comes after the script that reads it")
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", cc)
+	}
+	if resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("ETag") != "" {
+		t.Errorf("headers %v", resp.Header)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); csp != policy(plain) {
+		t.Errorf("Content-Security-Policy %q, want that of index.html", csp)
+	}
+
+	for _, target := range []string{"/viewer?StudyInstanceUIDs=1.2.3.4", "/viewer?StudyInstanceUIDs=../../x", "/viewer", "/?StudyInstanceUIDs=" + study} {
+		asked = nil
+		resp := get(t, h, http.MethodGet, target)
+		b, _ := io.ReadAll(resp.Body)
+		if firstBlock.Match(b) {
+			t.Errorf("GET %s: the page carries a first instance", target)
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-cache" {
+			t.Errorf("GET %s: Cache-Control %q, want no-cache", target, cc)
+		}
+		if strings.Contains(target, "..") && len(asked) > 0 {
+			t.Errorf("GET %s: DICOMweb asked for %s", target, asked[0].URL.Path)
 		}
 	}
 }
