@@ -45,6 +45,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lightbox-pacs/lightbox/dicom/uid"
 )
 
 //go:embed dist
@@ -220,7 +222,7 @@ func (h *handler) firstInstance(r *http.Request) []byte {
 	studies := strings.Join(r.URL.Query()["StudyInstanceUIDs"], ",")
 	study, _, _ := strings.Cut(studies, ",")
 	study = strings.TrimSpace(study)
-	if !isUID(study) {
+	if !uid.IsValid(study) {
 		return nil
 	}
 	sub := r.Clone(r.Context())
@@ -243,19 +245,6 @@ func (h *handler) firstInstance(r *http.Request) []byte {
 		return nil
 	}
 	return body
-}
-
-// isUID reports whether s has the form of a UID (PS3.5 9.1): digits and dots, at most 64.
-func isUID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && c != '.' {
-			return false
-		}
-	}
-	return true
 }
 
 // serveWithFirst serves index.html with the first instance in a data block before its scripts.
